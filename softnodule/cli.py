@@ -1,0 +1,121 @@
+"""The ``softnodule`` command: reproduce, doctor, data info/build, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .config import PROFILE_NAMES
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .runner import reproduce
+
+    reproduce(args.profile, start=args.start)
+    return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from .config import cache_dir, shared_data_dir
+    from .data.dicom_source import dicom_roots
+    from .data.lidc import lidc_dicom_root, nodule_index_path
+    from .env import environment_summary, torchvision_status
+
+    env = environment_summary()
+    print(f"softnodule {env['packages']['softnodule']}  python {env['python']}  ({env['platform']})")
+    print(f"device      : {env['device']}")
+    print(f"git         : {env['commit']}{' (dirty)' if env['dirty'] else ''}")
+    for name, ver in env["packages"].items():
+        print(f"  {name:24s} {ver or '-- not installed'}")
+    print(f"torchvision : {torchvision_status()}")
+    print(f"cache       : {cache_dir()}")
+    idx = nodule_index_path()
+    print(f"nodule index: {idx} ({'cached' if idx.exists() else 'not built yet: first use builds it (~4 min)'})")
+    user = lidc_dicom_root()
+    print(f"LIDC DICOM  : {user if user else 'not configured (set SOFTNODULE_LIDC_DIR); the phantom is used'}"
+          + ("" if user is None or user.is_dir() else "  <-- MISSING FOLDER"))
+    shared = shared_data_dir()
+    print(f"shared data : {shared if shared else 'not present (../shared/data); real-data demos are skipped'}")
+    print(f"DICOM roots : {[str(r) for r in dicom_roots()] or 'none'}")
+    return 0
+
+
+def _cmd_data_info(args: argparse.Namespace) -> int:
+    from .data.lidc import load_nodule_index
+
+    info = load_nodule_index(progress=not args.json).info()
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for k, v in info.items():
+            print(f"{k:36s} {v}")
+    return 0
+
+
+def _cmd_data_build(args: argparse.Namespace) -> int:
+    from .data.lnsm import lidc_spec, lnsm_spec, load_or_build
+
+    spec = (lnsm_spec if args.which == "lnsm" else lidc_spec)(args.profile)
+    ds = load_or_build(spec)
+    print(json.dumps({"path": str(ds.path), "counts": ds.counts, "skipped": len(ds.manifest["skipped"]),
+                      "build_seconds": ds.manifest.get("build_seconds")}))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    result: dict[str, Any] = bench.BENCHES[args.what](**({"cases": args.cases, "lnsm_cases": args.lnsm_cases}
+                                                          if args.what == "matting" else {}))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:28s} {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="softnodule", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("reproduce", help="run every notebook in order with papermill")
+    r.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+    r.add_argument("--from", dest="start", metavar="NN", help="start at the notebook numbered NN")
+    r.set_defaults(func=_cmd_reproduce)
+
+    d = sub.add_parser("doctor", help="versions, device, cache and data locations")
+    d.set_defaults(func=_cmd_doctor)
+
+    data = sub.add_parser("data", help="the nodule index and the datasets")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    di = dsub.add_parser("info", help="counts from the nodule index")
+    di.add_argument("--json", action="store_true")
+    di.set_defaults(func=_cmd_data_info)
+    db = dsub.add_parser("build", help="build (or load) a dataset into the cache")
+    db.add_argument("which", choices=("lnsm", "lidc"))
+    db.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+    db.set_defaults(func=_cmd_data_build)
+
+    b = sub.add_parser("bench", help="benchmarks (performance targets are checked here, not in tests)")
+    b.add_argument("what", choices=("matting",))
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--cases", type=int, default=200, help="phantom crops for timings and alpha_mae (>= 200)")
+    b.add_argument("--lnsm-cases", type=int, default=1000, help="cases built for lnsm_build_s_per_1000")
+    b.set_defaults(func=_cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"softnodule: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

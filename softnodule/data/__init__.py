@@ -1,0 +1,1 @@
+"""Data: the pylidc bridge, the nodule index, image sources (phantom, real DICOM) and datasets."""

@@ -1,0 +1,90 @@
+"""The notebook runner: every notebook in order with papermill, one progress line each.
+
+``softnodule reproduce --profile quick`` executes ``notebooks/NN_*.ipynb`` into
+``executed/<profile>/`` (git-ignored), records wall time and peak memory per notebook in
+``results/<profile>/run_report.json``, stops clearly on the first failure (which notebook, which
+cell) and resumes with ``--from NN``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .config import PROFILE_NAMES, REPO_ROOT, results_dir
+from .io import atomic_write_text
+
+
+@dataclass
+class NotebookRun:
+    """What happened to one notebook."""
+
+    notebook: str
+    status: str
+    wall_seconds: float
+    peak_memory_mb: float | None
+    error: str | None = None
+
+
+def list_notebooks(notebook_dir: Path | None = None, start: str | None = None) -> list[Path]:
+    """Numbered notebooks in run order, from ``start`` (a number prefix like ``"01"``) on."""
+    notebook_dir = notebook_dir or REPO_ROOT / "notebooks"
+    books = sorted(p for p in notebook_dir.glob("[0-9][0-9]_*.ipynb"))
+    if start is not None:
+        if not any(p.name.startswith(start) for p in books):
+            raise ValueError(f"--from {start}: no notebook starts with {start!r} in {notebook_dir}")
+        books = [p for p in books if p.name[: len(start)] >= start]
+    return books
+
+
+def _children_peak_mb() -> float:
+    # ru_maxrss of terminated children (the papermill kernels) in KiB on Linux: the largest so far
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
+def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None = None, out_dir: Path | None = None,
+              kernel_name: str = "python3") -> list[NotebookRun]:
+    """Run the notebooks of one profile; raise SystemExit(1) on the first failure."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
+    books = list_notebooks(notebook_dir, start)
+    out_dir = out_dir or REPO_ROOT / "executed" / profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["SOFTNODULE_PROFILE"] = profile  # the kernel inherits it: parameters and env agree
+    runs: list[NotebookRun] = []
+    print(f"softnodule reproduce --profile {profile}: {len(books)} notebooks -> {out_dir}", flush=True)
+    failed = False
+    for i, nb in enumerate(books, 1):
+        t0 = time.perf_counter()
+        print(f"[{i}/{len(books)}] {nb.name} ...", end=" ", flush=True)
+        try:
+            pm.execute_notebook(str(nb), str(out_dir / nb.name), parameters={"profile": profile},
+                                kernel_name=kernel_name, progress_bar=False, cwd=str(nb.parent))
+            run = NotebookRun(nb.name, "ok", time.perf_counter() - t0, _children_peak_mb())
+        except PapermillExecutionError as exc:
+            msg = f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
+            run = NotebookRun(nb.name, "failed", time.perf_counter() - t0, _children_peak_mb(), msg)
+            failed = True
+        runs.append(run)
+        print(f"{run.status} in {run.wall_seconds:.1f} s" + (f" ({run.error})" if run.error else ""), flush=True)
+        if failed:
+            break
+    report = {"profile": profile, "from": start, "notebooks": [asdict(r) for r in runs],
+              "total_seconds": round(sum(r.wall_seconds for r in runs), 1),
+              "peak_memory_note": "peak RSS of the largest notebook kernel so far (ru_maxrss of children)"}
+    atomic_write_text(results_dir(profile) / "run_report.json", json.dumps(report, indent=2))
+    if failed:
+        bad = runs[-1]
+        print(f"\nSTOPPED at {bad.notebook}: {bad.error}\n  executed copy with the traceback: {out_dir / bad.notebook}\n"
+              f"  resume with: softnodule reproduce --profile {profile} --from {bad.notebook[:2]}", file=sys.stderr)
+        raise SystemExit(1)
+    print(f"done: {len(runs)} notebooks in {report['total_seconds']} s; report {results_dir(profile) / 'run_report.json'}")
+    return runs
