@@ -22,7 +22,7 @@ reproduce: $(STAMP)
 	$(BIN)/softnodule reproduce --profile $(PROFILE)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	SOFTNODULE_PROFILE=smoke $(BIN)/python -m pytest tests notebooks --nbval-lax
 
 doctor: $(STAMP)
 	$(BIN)/softnodule doctor

@@ -53,7 +53,7 @@ class DatasetSpec:
     eps: float = 1e-5
     radius: int = 1
     seed: int = 0
-    lidc_pool_nodules: int = 986
+    lidc_pool_nodules: int = 1000  # the paper uses 986; a small margin lets whole patients fill the split
     lidc_min_readers: int = 2
 
     def key(self) -> str:

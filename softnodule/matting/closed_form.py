@@ -34,14 +34,20 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import scipy.linalg
 import scipy.sparse
 import scipy.sparse.linalg
+from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+from softnodule.matting._blas import single_blas_thread
 
 from softnodule.matting._checks import BG, FG, UNKNOWN, as_image2d, as_trimap, check_radius
 from softnodule.matting.window import LUNG_WINDOW, hu_to_unit
 
 #: Values of ``image01`` may exceed [0, 1] by this much (float round-off) before it is an error.
 _RANGE_TOL = 1e-6
+#: Banded storage above this many entries (32 MB) goes to SuperLU instead of banded Cholesky.
+_MAX_BAND_ENTRIES = 4_000_000
 
 
 def closed_form_alpha(
@@ -138,17 +144,20 @@ def _solve_unknown(img: np.ndarray, tri: np.ndarray, unknown: np.ndarray, eps_s:
     vals = ic[py, px]
     c = vals - vals.mean(axis=1, keepdims=True)
     inv = 1.0 / ((c * c).mean(axis=1) + eps_s / n)
-    block = -(1.0 + c[:, :, None] * c[:, None, :] * inv[:, None, None]) / n  # (m, n, n)
-    block[:, np.arange(n), np.arange(n)] += 1.0
 
-    # Scatter into a neighbour-offset layout: plane[(dy, dx), p] = L[p, p + (dy, dx)], offsets
-    # in [-2r, 2r]^2. Pair (a, b) of window k adds to row p = k + a at offset b - a.
+    # L is symmetric: only the pairs a <= b (raster order) of each window are formed, i.e. the
+    # entries L[p, p + o] with offset o lexicographically >= (0, 0). Pair (a, b) of window k adds
+    # to row p = k + a at offset o = b - a.
+    ia, ib = np.triu_indices(n)
+    block = -(1.0 + c[:, ia] * c[:, ib] * inv[:, None]) / n  # (m, n(n+1)/2)
+    block += ia == ib
     span = 4 * r + 1
-    off = (oy[None, :] - oy[:, None] + 2 * r) * span + (ox[None, :] - ox[:, None] + 2 * r)  # (n, n)
-    p_row = (py * wc + px)[:, :, None]  # (m, n, 1) row pixel of pair (a, b)
-    flat = off[None, :, :] * (hc * wc) + p_row
-    plane = np.bincount(flat.ravel(), weights=block.ravel(), minlength=span * span * hc * wc)
-    plane = plane.reshape(span * span, hc * wc)
+    centre = 2 * r * span + 2 * r  # index of offset (0, 0) in the (4r+1)^2 offset grid
+    off = (oy[ib] - oy[ia] + 2 * r) * span + (ox[ib] - ox[ia] + 2 * r) - centre  # 0..centre
+    flat = off[None, :] * (hc * wc) + (py * wc + px)[:, ia]
+    # plane[j, p] = L[p, p + o_j] for the centre + 1 non-negative offsets o_j.
+    plane = np.bincount(flat.ravel(), weights=block.ravel(), minlength=(centre + 1) * hc * wc)
+    plane = plane.reshape(centre + 1, hc * wc)
 
     # Rows of unknown pixels: split neighbours into unknown (matrix) and known (right-hand side).
     pu = np.flatnonzero(uc.ravel())
@@ -162,7 +171,11 @@ def _solve_unknown(img: np.ndarray, tri: np.ndarray, unknown: np.ndarray, eps_s:
     qx = rx[:, None] + dx[None, :]
     inside = (qy >= 0) & (qy < hc) & (qx >= 0) & (qx < wc)
     q = np.where(inside, qy * wc + qx, 0)
-    coef = plane[:, pu].T * inside  # (nu, span^2), zero outside the crop
+    # Offsets o >= 0 are read at the row pixel p; o < 0 through symmetry at the neighbour:
+    # L[p, p + o] = L[q, q - o] = plane[-o, q] with q = p + o.
+    oidx = np.arange(span * span) - centre
+    src = np.where(oidx[None, :] >= 0, pu[:, None], q)
+    coef = plane[np.abs(oidx)[None, :], src] * inside  # (nu, span^2), zero outside the crop
     qu = uidx[q]
     is_u = inside & (qu >= 0)
     fg_known = (tc.ravel() == FG).astype(np.float64)
@@ -173,7 +186,37 @@ def _solve_unknown(img: np.ndarray, tri: np.ndarray, unknown: np.ndarray, eps_s:
     indices = qu[is_u]
     indptr = np.concatenate(([0], np.cumsum(is_u.sum(axis=1))))
     l_uu = scipy.sparse.csr_matrix((data, indices, indptr), shape=(nu, nu))
-    return scipy.sparse.linalg.spsolve(l_uu.tocsc(), rhs, permc_spec="MMD_AT_PLUS_A")
+    return _solve_spd(l_uu, rhs)
+
+
+def _solve_spd(a: scipy.sparse.csr_matrix, b: np.ndarray) -> np.ndarray:
+    """Solve the symmetric positive definite system ``a x = b`` with a sparse direct method.
+
+    The unknown band is a thin ring, so a reverse Cuthill-McKee ordering makes ``a`` a narrow
+    band matrix and LAPACK's banded Cholesky (``pbsv``) solves it with no fill outside the band:
+    measured 16 ms vs 76-190 ms for SuperLU's orderings on a 256x256 crop with 9 % unknown
+    (6016 unknowns, bandwidth 84), and equal (~0.3 ms) on 64x64. Wide bands (a large unknown
+    blob) go to SuperLU instead, whose fill-reducing ordering then wins and whose memory stays
+    bounded; so does the rare matrix that banded Cholesky finds not positive definite.
+    """
+    n = a.shape[0]
+    perm = reverse_cuthill_mckee(a, symmetric_mode=True)
+    ap = a[perm][:, perm].tocoo()
+    bw = int(np.abs(ap.row - ap.col).max()) if ap.nnz else 0
+    if (bw + 1) * n <= _MAX_BAND_ENTRIES:
+        upper = ap.row <= ap.col
+        ab = np.zeros((bw + 1, n))
+        ab[bw + ap.row[upper] - ap.col[upper], ap.col[upper]] = ap.data[upper]
+        try:
+            with single_blas_thread():
+                y = scipy.linalg.solveh_banded(ab, b[perm], check_finite=False)
+        except np.linalg.LinAlgError:
+            pass
+        else:
+            x = np.empty_like(y)
+            x[perm] = y
+            return x
+    return scipy.sparse.linalg.spsolve(a.tocsc(), b, permc_spec="MMD_ATA")
 
 
 def soft_mask(

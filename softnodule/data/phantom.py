@@ -1,0 +1,658 @@
+"""The embedded default image source: CT-like crops rendered around REAL LIDC nodule shapes.
+
+`render_case` turns one `NoduleRecord` (the readers' real contours and ratings, no pixels) into a
+`NoduleCase`:
+
+- truth: every reader's polygons rasterised at ``supersample`` x resolution with the shared
+  rasteriser (`shapes.rasterize_polygons`), the 50 % consensus there, and the TRUE partial-volume
+  alpha = its area fraction per output pixel; the 1x reader masks (>= half covered) and their 50 %
+  consensus are what the "doctors" would have drawn on this grid;
+- image: the lung background (parenchyma with fine texture and a density gradient, vessels seen
+  along and across the slice, a chest wall for a share of cases) is rendered at 1x; the nodule's
+  own density map (ground glass / part-solid / solid by texture rating, calcification patterns,
+  cavity / fat / fluid by internal structure, a faded rim for ill-defined margins) is mixed in with
+  ``image = true_alpha * nodule + (1 - true_alpha) * background``: exactly the partial volume of
+  the high-resolution consensus shape. Faint spicule lines for marked spiculation live in the
+  background layer only (never in the truth). Then the scanner: Gaussian PSF, correlated noise,
+  integer HU with the scanner's -1024 floor;
+- RECIST measured on the 1x consensus (`recist.measure_recist`).
+
+Everything random comes from ``numpy.random.default_rng`` seeded by ``(seed, sha256(nodule_id))``:
+the same ``(record, seed, appearance, size)`` gives a bit-identical case on any machine. Anatomy
+(offset, vessels, chest wall, nodule internals) does not depend on the appearance, so the two
+presets render the same anatomy through two different scanners.
+
+Rating scales are pylidc's: texture 1 non-solid/GGO .. 5 solid; calcification 1 popcorn,
+2 laminated, 3 solid, 4 non-central, 5 central, 6 absent; internal structure 1 soft tissue,
+2 fluid, 3 fat, 4 air; margin 1 poorly defined .. 5 sharp; spiculation 1 none .. 5 marked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+
+from .case import NoduleCase, NoduleRecord
+from .recist import measure_recist
+from .shapes import block_mean, consensus_vote, rasterize_polygons
+
+__all__ = ["ScannerAppearance", "LIDC_APPEARANCE", "LNSM_APPEARANCE", "APPEARANCES", "render_case"]
+
+
+@dataclass(frozen=True)
+class ScannerAppearance:
+    """How one scanner / protocol makes the lung look (all lengths in mm, intensities in HU).
+
+    Attributes
+    ----------
+    name : str
+        Preset name, stored in every case's ``meta["appearance"]``.
+    noise_hu : float
+        Pixel standard deviation of the added noise, after its correlation filter.
+    noise_corr_mm : float
+        Gaussian sigma of the noise correlation (the "grain": larger = coarser, blotchier noise).
+    psf_sigma_mm : float
+        Gaussian sigma of the in-plane point-spread function (reconstruction kernel sharpness:
+        the 10-90 % width of a sharp edge is about 2.56 sigma).
+    parenchyma_hu : float
+        Mean density of the aerated lung away from vessels.
+    parenchyma_texture_hu : float
+        Std of the fine lung texture (sub-resolution vessels and interstitium), before blur.
+    vessel_hu : (float, float)
+        Range of the density of a vessel fully filling a pixel (blood; higher with IV contrast).
+    vessel_density : float
+        Expected vessel segments lying in the slice per cm^2 of crop.
+    dot_density : float
+        Expected vessels crossing the slice (dots / short ellipses) per cm^2 of crop.
+    chest_wall_prob : float
+        Share of cases with chest wall in the crop (half of those with the nodule touching it).
+    window : (float, float)
+        Display window ``(level, width)`` of this source, used for display and normalisation.
+    slice_thickness_mm : float or None
+        Slice thickness the vessels are seen through (thin vessels fill only part of a thick
+        slice, so they look fainter); ``None`` uses the record's own (LIDC) thickness.
+    variability : float
+        Per-case log-normal jitter of noise (and half of it for the PSF): a dataset mixes
+        scanners and patients, not one fixed protocol.
+    hu_floor : float
+        Lowest value the scanner stores (-1024 with the usual RescaleIntercept).
+    """
+
+    name: str
+    noise_hu: float
+    noise_corr_mm: float
+    psf_sigma_mm: float
+    parenchyma_hu: float
+    parenchyma_texture_hu: float
+    vessel_hu: tuple[float, float]
+    vessel_density: float
+    dot_density: float
+    chest_wall_prob: float
+    window: tuple[float, float]
+    slice_thickness_mm: float | None = None
+    variability: float = 0.15
+    hu_floor: float = -1024.0
+
+    @property
+    def window_range(self) -> tuple[float, float]:
+        """``(low, high)`` HU of the display window."""
+        level, width = self.window
+        return level - width / 2, level + width / 2
+
+    def normalise(self, image_hu: np.ndarray) -> np.ndarray:
+        """Map HU to [0, 1] through the window (clipped), float32."""
+        lo, hi = self.window_range
+        return np.clip((np.asarray(image_hu, np.float32) - lo) / (hi - lo), 0.0, 1.0)
+
+
+#: LIDC-IDRI style: thin-slice (1.25-2.5 mm) non-contrast chest CT, GE "STANDARD"-like kernel.
+#: Measured on the real LIDC slabs in ../shared/data (patients 0001 and 0002, GE LightSpeed,
+#: STANDARD kernel, 120 kV, 400-440 mA): skin-edge PSF sigma 0.44-0.66 mm; high-pass noise in fat
+#: 15-17 HU with neighbour correlation ~0.6-0.8, which is Gaussian-grain noise of ~20 HU std and
+#: sigma ~0.55 mm (the measure reads 0.8x the std of such noise); lung around the nodules -800 to
+#: -900 HU. LIDC also holds low-dose and sharper-kernel scans (noisier): the nominal noise is a
+#: little above the two slabs. Window: the -600 / 1600 lung window of the LIDC DICOM headers.
+LIDC_APPEARANCE = ScannerAppearance(
+    name="lidc",
+    noise_hu=26.0,
+    noise_corr_mm=0.65,
+    psf_sigma_mm=0.5,
+    parenchyma_hu=-850.0,
+    parenchyma_texture_hu=30.0,
+    vessel_hu=(-10.0, 50.0),
+    vessel_density=0.18,
+    dot_density=0.6,
+    chest_wall_prob=0.35,
+    window=(-600.0, 1600.0),
+)
+
+#: DeepLesion / LNSM style: NIH clinical oncology CT, body protocol with IV contrast, mostly 5-mm
+#: slices (101 of the 158 rows of the DL_info sample), soft-tissue kernel (Siemens B30f / GE
+#: STANDARD-soft class): softer PSF (10-90 % edge ~2 mm), coarser noise grain; thick slices lower
+#: the pixel noise, but follow-up protocols use lower mAs: net a little less noise than LIDC and
+#: blotchier. Enhanced pulmonary vessels (portal-venous phase blood ~ +100..+200 HU); 5-mm slabs
+#: catch more vessel length per slice and raise the mean lung density by partial volume. Window:
+#: DeepLesion's own lung window -1500..500 HU (DICOM_windows column) = level -500, width 2000.
+LNSM_APPEARANCE = ScannerAppearance(
+    name="lnsm",
+    noise_hu=17.0,
+    noise_corr_mm=0.9,
+    psf_sigma_mm=0.8,
+    parenchyma_hu=-820.0,
+    parenchyma_texture_hu=22.0,
+    vessel_hu=(80.0, 180.0),
+    vessel_density=0.24,
+    dot_density=0.8,
+    chest_wall_prob=0.35,
+    window=(-500.0, 2000.0),
+    slice_thickness_mm=5.0,
+)
+
+APPEARANCES: dict[str, ScannerAppearance] = {a.name: a for a in (LIDC_APPEARANCE, LNSM_APPEARANCE)}
+
+_TUBE_SS = 4  # supersampling of the vessel / spicule drawing (anti-aliasing)
+_CV_SHIFT = 4  # cv2 sub-pixel bits for the tube drawing
+
+
+# --------------------------------------------------------------------------------------------
+# seeds and small helpers
+# --------------------------------------------------------------------------------------------
+def _stable_key(text: str) -> list[int]:
+    h = hashlib.sha256(text.encode("utf-8")).digest()
+    return [int.from_bytes(h[i : i + 4], "little") for i in range(0, 16, 4)]
+
+
+def _rngs(seed: int, nodule_id: str) -> tuple[np.random.Generator, ...]:
+    """Independent streams: geometry, anatomy, nodule internals, scanner."""
+    ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *_stable_key(nodule_id)])
+    return tuple(np.random.default_rng(s) for s in ss.spawn(4))
+
+
+def _smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
+    """Gaussian random field of unit std (float32)."""
+    w = rng.standard_normal(shape).astype(np.float32)
+    if sigma_px <= 0.05:
+        return w
+    f = ndi.gaussian_filter(w, sigma_px, mode="wrap")
+    s = float(f.std())
+    return f / s if s > 0 else f
+
+
+def _noise_gain(sigma_px: float) -> float:
+    """Std of white unit noise after scipy's Gaussian filter (exact, from the discrete kernel)."""
+    if sigma_px <= 0.05:
+        return 1.0
+    radius = int(4.0 * sigma_px + 0.5)
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = np.exp(-0.5 * (x / sigma_px) ** 2)
+    g /= g.sum()
+    return float((g**2).sum())  # 2-D separable: variance (sum g^2)^2, so std = sum g^2
+
+
+def _soft_disc(rr: np.ndarray, cc: np.ndarray, r0: float, c0: float, rad: float) -> np.ndarray:
+    """Anti-aliased disc occupancy on the 1x grid (linear ramp over one pixel)."""
+    d = np.sqrt((rr - r0) ** 2 + (cc - c0) ** 2)
+    return np.clip(rad - d + 0.5, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# truth
+# --------------------------------------------------------------------------------------------
+def _truth(record: NoduleRecord, origin: tuple[float, float], size: int, k: int):
+    """Reader masks (1x), consensus (1x), true alpha and the high-res reader stack's union."""
+    n = size * k
+    hr = np.stack(
+        [rasterize_polygons(p, inc, origin, size, k) for p, inc in zip(record.key_polygons, record.key_inclusion)]
+    ) if record.n_readers else np.zeros((0, n, n), bool)
+    union = hr.any(axis=0)
+    readers = np.zeros((record.n_readers, size, size), dtype=bool)
+    alpha = np.zeros((size, size), dtype=np.float32)
+    mean_frac = np.zeros((size, size), dtype=np.float32)
+    if union.any():
+        # all work on the union's bounding box, aligned to output pixels (identical result)
+        rows = np.flatnonzero(union.any(axis=1))
+        cols = np.flatnonzero(union.any(axis=0))
+        r0, r1 = rows[0] // k, rows[-1] // k + 1
+        c0, c1 = cols[0] // k, cols[-1] // k + 1
+        sub = hr[:, r0 * k : r1 * k, c0 * k : c1 * k]
+        frac = block_mean(sub, k)  # (R, h, w) per-reader area fractions
+        readers[:, r0:r1, c0:c1] = frac >= 0.5
+        alpha[r0:r1, c0:c1] = block_mean(consensus_vote(sub), k)
+        mean_frac[r0:r1, c0:c1] = frac.mean(axis=0)
+    consensus = consensus_vote(readers) if record.n_readers else np.zeros((size, size), bool)
+    return readers, consensus, alpha.astype(np.float32), mean_frac, union.any()
+
+
+# --------------------------------------------------------------------------------------------
+# background: parenchyma, vessels, chest wall
+# --------------------------------------------------------------------------------------------
+def _draw_tubes(size: int, tubes: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray:
+    """Occupancy in [0, 1] of tapering tubes: ``(points (N,2) row/col px, radii (N,) px, weight)``.
+
+    Each tube gets the rounded cross-section of a cylinder (three nested layers: the chord through
+    a cylinder of radius r at offset x is 2 sqrt(r^2 - x^2)), scaled by ``weight`` (the share of the
+    slice thickness the vessel fills). Drawn with cv2 at ``_TUBE_SS`` x resolution with sub-pixel
+    vertices, combined by maximum (crossing vessels do not add up), then block-averaged: thin
+    vessels come out as faint partial-volume lines, as on a real scanner.
+    """
+    ss = _TUBE_SS
+    n = size * ss
+    out = np.zeros((n, n), np.uint8)
+    tmp = np.zeros((n, n), np.uint8)
+    scale = ss * (1 << _CV_SHIFT)
+    for pts, radii, weight in tubes:
+        w = float(np.clip(weight, 0.0, 1.0))
+        if w <= 0 or len(pts) < 2:
+            continue
+        xy = np.round((pts[:, ::-1] + 0.5) * scale - 0.5 * (1 << _CV_SHIFT)).astype(np.int32)
+        if (xy.max(axis=0) < -4 * scale).any() or (xy.min(axis=0) > (size + 4) * scale).any():
+            continue
+        tmp.fill(0)
+        rmid = 0.5 * (radii[:-1] + radii[1:])
+        for half, level in _TUBE_LAYERS:
+            val = int(round(255 * w * level))
+            for i in range(len(pts) - 1):
+                thick = int(round(2.0 * half * rmid[i] * ss))
+                if thick < 1:
+                    continue
+                cv2.line(tmp, (int(xy[i, 0]), int(xy[i, 1])), (int(xy[i + 1, 0]), int(xy[i + 1, 1])), val,
+                         thickness=thick, lineType=cv2.LINE_8, shift=_CV_SHIFT)
+        np.maximum(out, tmp, out=out)
+    return block_mean(out.astype(np.float32) / 255.0, ss)
+
+
+#: (half-width as a fraction of the radius, level) of the nested layers of a cylinder profile
+_TUBE_LAYERS = ((1.0, 0.4), (0.87, 0.75), (0.6, 1.0))
+
+
+def _curve(rng: np.random.Generator, start: np.ndarray, angle: float, length_px: float, step_px: float = 1.5,
+           bend: float = 0.08) -> np.ndarray:
+    """A smooth random curve (persistent random walk of the heading)."""
+    n = max(2, int(length_px / step_px) + 1)
+    turns = np.cumsum(rng.normal(0.0, bend, n))
+    turns = ndi.gaussian_filter1d(turns, 2.0)
+    heads = angle + turns
+    steps = np.stack([np.sin(heads), np.cos(heads)], axis=1) * step_px
+    steps[0] = 0.0
+    return start[None, :] + np.cumsum(steps, axis=0)
+
+
+def _vessel_tubes(rng: np.random.Generator, app: ScannerAppearance, size: int, sp: float, thickness_mm: float,
+                  centre: np.ndarray, nod_radius_px: float) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    area_cm2 = (size * sp / 10.0) ** 2
+    tubes: list[tuple[np.ndarray, np.ndarray, float]] = []
+    t_eff = float(np.clip(thickness_mm, 0.6, 2.5))  # thicker slabs also catch obliquely running vessels
+
+    def fill(r_mm: float) -> float:
+        """Share of the slice a vessel of radius r fills (lower when off-centre in z)."""
+        return float(rng.uniform(0.6, 1.0) * min(1.0, (2.0 * r_mm + 0.5) / t_eff))
+
+    def radius_mm() -> float:
+        return float(min(1.8, 0.25 + rng.exponential(0.3)))
+
+    def add_vessel(start: np.ndarray, angle: float, r_mm: float, length_mm: float, depth: int = 0) -> None:
+        pts = _curve(rng, start, angle, length_mm / sp)
+        taper = np.linspace(1.0, rng.uniform(0.45, 0.9), len(pts))
+        radii = r_mm / sp * taper
+        tubes.append((pts, radii, fill(r_mm)))
+        if depth == 0 and r_mm > 0.5 and rng.random() < 0.55:  # one branch
+            j = int(rng.integers(len(pts) // 4, max(len(pts) // 4 + 1, 3 * len(pts) // 4)))
+            d = pts[min(j + 1, len(pts) - 1)] - pts[max(j - 1, 0)]
+            a0 = math.atan2(d[0], d[1]) + rng.choice([-1.0, 1.0]) * rng.uniform(0.35, 0.9)
+            add_vessel(pts[j], a0, r_mm * rng.uniform(0.5, 0.8), length_mm * rng.uniform(0.3, 0.7), depth + 1)
+
+    n_lines = int(rng.poisson(app.vessel_density * area_cm2))
+    for _ in range(n_lines):
+        start = rng.uniform(-0.1 * size, 1.1 * size, 2)
+        add_vessel(start, rng.uniform(0, 2 * math.pi), radius_mm(), rng.uniform(6.0, 30.0))
+    # vessels that reach the nodule (feeding / draining vessels): start inside it, run outwards
+    n_touch = int(rng.choice([0, 1, 1, 2]))
+    for _ in range(n_touch):
+        a = rng.uniform(0, 2 * math.pi)
+        start = centre + rng.uniform(0.0, 0.5) * nod_radius_px * np.array([math.sin(a), math.cos(a)])
+        add_vessel(start, a + rng.normal(0, 0.3), radius_mm(), rng.uniform(10.0, 35.0))
+    # vessels crossing the slice: dots and short ellipses
+    n_dots = int(rng.poisson(app.dot_density * area_cm2))
+    for _ in range(n_dots):
+        c = rng.uniform(0, size, 2)
+        r_mm = float(min(1.5, 0.25 + rng.exponential(0.3)))
+        r = r_mm / sp
+        a = rng.uniform(0, 2 * math.pi)
+        half = rng.uniform(0.0, 1.5) * r
+        d = np.array([math.sin(a), math.cos(a)]) * half
+        tubes.append((np.stack([c - d, c + d]), np.array([r, r]), min(1.0, fill(r_mm) * 1.3)))
+    return tubes
+
+
+def _chest_wall(rng: np.random.Generator, size: int, sp: float, consensus_alpha: np.ndarray,
+                centre: np.ndarray, rr: np.ndarray, cc: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Chest wall density map (HU) and its occupancy, with the pleura tangent to / near the nodule."""
+    theta = rng.uniform(0, 2 * math.pi)
+    nvec = np.array([math.sin(theta), math.cos(theta)])  # from the nodule towards the wall
+    nod = consensus_alpha > 0.0
+    if nod.any():
+        pr, pc = np.nonzero(nod)
+        reach = float(((np.stack([pr, pc], 1) - centre) @ nvec).max()) + 0.5
+    else:
+        reach = 0.0
+    touching = rng.random() < 0.5
+    gap_mm = rng.uniform(-0.3, 0.6) if touching else rng.uniform(2.0, 14.0)
+    radius_mm = rng.uniform(70.0, 180.0)  # curvature of the inner thoracic wall
+    rad = radius_mm / sp
+    h = reach + gap_mm / sp
+    cen = centre - (rad - h) * nvec
+    depth = np.sqrt((rr - cen[0]) ** 2 + (cc - cen[1]) ** 2) - rad  # px beyond the pleura
+    occ = np.clip(depth + 0.5, 0.0, 1.0)
+    dmm = depth * sp
+    muscle = rng.uniform(30.0, 60.0)
+    fat = rng.uniform(-115.0, -85.0)
+    wall = np.full((size, size), muscle, np.float32)
+    # a thin extrapleural fat line, muscle, then subcutaneous fat further out
+    fat_in = rng.uniform(0.6, 1.5)
+    wall = np.where((dmm > 0.3) & (dmm < 0.3 + fat_in), np.float32(0.5 * (muscle + fat)), wall)
+    deep_fat = rng.uniform(14.0, 30.0)
+    wall = wall + (fat - muscle) * np.clip((dmm - deep_fat) / 1.5, 0.0, 1.0)
+    # ribs: oval bone (cortex + marrow) along the wall, every ~22 mm
+    has_rib = rng.random() < 0.6
+    if has_rib:
+        vr, vc = rr - cen[0], cc - cen[1]
+        ang = np.arctan2(vr * nvec[1] - vc * nvec[0], vr * nvec[0] + vc * nvec[1])  # 0 towards the nodule
+        along = ang * radius_mm  # arc length along the wall (mm)
+        spacing_mm = rng.uniform(18.0, 26.0)
+        phase = rng.uniform(0, spacing_mm)
+        u = ((along - phase + spacing_mm / 2) % spacing_mm) - spacing_mm / 2
+        rib_depth = rng.uniform(4.0, 9.0)
+        a_mm, b_mm = rng.uniform(4.5, 7.0), rng.uniform(2.5, 4.0)
+        q = np.sqrt((u / a_mm) ** 2 + ((dmm - rib_depth) / b_mm) ** 2)
+        edge = 1.5 * sp / min(a_mm, b_mm)
+        outer = np.clip((1.0 - q) / edge + 0.5, 0.0, 1.0)
+        inner = np.clip((0.72 - q) / edge + 0.5, 0.0, 1.0)
+        cortex, marrow = rng.uniform(600.0, 1000.0), rng.uniform(150.0, 300.0)
+        bone = marrow * inner + cortex * (outer - inner)
+        wall = wall * (1.0 - outer) + bone
+    wall += 8.0 * _smooth_field(rng, (size, size), 1.5 / sp)
+    info = {"chest_wall": True, "juxtapleural": bool(touching), "pleura_gap_mm": float(gap_mm), "rib": bool(has_rib)}
+    return wall.astype(np.float32), occ.astype(np.float32), info
+
+
+# --------------------------------------------------------------------------------------------
+# the nodule's own density map
+# --------------------------------------------------------------------------------------------
+def _nodule_map(rng: np.random.Generator, ratings: dict[str, float], alpha: np.ndarray, sp: float,
+                parenchyma: float, vessel_occ: np.ndarray, vessel_hu: float,
+                rr: np.ndarray, cc: np.ndarray) -> tuple[np.ndarray, dict]:
+    size = alpha.shape[0]
+    inside = alpha >= 0.5
+    if not inside.any():
+        inside = alpha > 0
+    d_in = ndi.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1]
+    d_in = ndi.gaussian_filter(d_in.astype(np.float32), 0.7)  # sub-pixel-ish, no staircase
+    d_max = max(float(d_in.max()), 0.5)
+    ci = np.unravel_index(int(np.argmax(d_in)), d_in.shape)
+    centre = np.array(ci, dtype=np.float64)
+
+    tex = ratings.get("texture", 5.0)
+    calc = ratings.get("calcification", 6.0)
+    struct = int(round(ratings.get("internalStructure", 1.0)))
+    margin = ratings.get("margin", 3.0)
+    subtle = ratings.get("subtlety", 4.0)
+
+    # ground glass and solid densities, and how much of the nodule is solid
+    ggo_hu = float(np.interp(tex, [1.0, 2.0, 3.0], [rng.uniform(-700, -560), rng.uniform(-640, -480), rng.uniform(-600, -440)]))
+    ggo_hu = parenchyma + (ggo_hu - parenchyma) * (0.8 + 0.05 * (min(subtle, 5.0) - 1.0))
+    solid_hu = float(rng.uniform(-60.0, 20.0) if tex < 4.5 else rng.uniform(-20.0, 60.0))
+    if struct == 2:  # fluid
+        solid_hu = float(rng.uniform(0.0, 25.0))
+    core_frac = float(np.clip((tex - 2.0) / 2.5, 0.0, 1.0))  # 1-2: none, 3: 0.4, 4: 0.8, >= 4.5: all
+    irregular = _smooth_field(rng, (size, size), 1.2 / sp)
+    if core_frac >= 1.0:
+        core = np.ones((size, size), np.float32)
+    elif core_frac <= 0.0:
+        core = np.zeros((size, size), np.float32)
+    else:
+        # solid core: the deepest part of the nodule, shifted and irregular
+        shift = rng.normal(0.0, 0.15 * d_max, 2)
+        depth = d_in - 0.3 * np.sqrt((rr - centre[0] - shift[0]) ** 2 + (cc - centre[1] - shift[1]) ** 2)
+        thr = (1.0 - core_frac) * float(depth.max())
+        core = np.clip((depth - thr + 0.6 * irregular) / 1.2 + 0.5, 0.0, 1.0).astype(np.float32)
+    hetero = _smooth_field(rng, (size, size), 1.0 / sp)
+    nod = ggo_hu + (solid_hu - ggo_hu) * core
+    nod = nod + hetero * (12.0 * core + 45.0 * (1.0 - core))
+    # vessels stay visible through ground glass
+    nod = nod + (1.0 - core) * vessel_occ * 0.8 * (vessel_hu - ggo_hu)
+
+    info: dict = {"ggo_hu": ggo_hu, "solid_hu": solid_hu, "solid_fraction": core_frac}
+
+    # internal structure: fat (hamartoma-like) or an air cavity
+    if struct == 3 and d_max > 1.5:
+        c = centre + rng.normal(0, 0.2 * d_max, 2)
+        blob = _soft_disc(rr, cc, c[0], c[1], rng.uniform(0.3, 0.5) * d_max)
+        nod = nod * (1 - blob) + rng.uniform(-110.0, -70.0) * blob
+        info["fat"] = True
+    if struct == 4 and d_max > 1.5:
+        wall = rng.uniform(0.25, 0.55) * d_max
+        shift = rng.normal(0.0, 0.2 * d_max, 2)
+        dd = d_in - 0.3 * np.sqrt((rr - centre[0] - shift[0]) ** 2 + (cc - centre[1] - shift[1]) ** 2)
+        cav = np.clip((dd - wall + 0.8 * irregular) / 1.0 + 0.5, 0.0, 1.0)
+        nod = nod * (1 - cav) + rng.uniform(-990.0, -940.0) * cav
+        info["cavity"] = True
+
+    # calcification: calcified when the median rating is a pattern (<= 5.5)
+    if calc <= 5.5:
+        pattern = int(math.floor(calc))
+        chu = float(rng.uniform(300.0, 900.0))
+        occ = np.zeros((size, size), np.float32)
+        if pattern == 1:  # popcorn: several blobs
+            for _ in range(int(rng.integers(3, 8))):
+                cand = np.argwhere(d_in > 0.6 * d_max) if (d_in > 0.6 * d_max).any() else np.argwhere(inside)
+                p = cand[int(rng.integers(len(cand)))] + rng.uniform(-0.5, 0.5, 2)
+                occ = np.maximum(occ, _soft_disc(rr, cc, p[0], p[1], max(0.5, rng.uniform(0.6, 1.5) / sp)))
+        elif pattern == 2:  # laminated: concentric shells and a nidus
+            for f in rng.uniform(0.25, 0.8, int(rng.integers(1, 4))):
+                occ = np.maximum(occ, np.clip(1.0 - np.abs(d_in - f * d_max) / max(0.6 / sp, 0.6), 0.0, 1.0))
+            occ = np.maximum(occ, _soft_disc(rr, cc, centre[0], centre[1], max(0.5, 0.2 * d_max)))
+        elif pattern == 3:  # solid (diffuse)
+            occ = np.clip((d_in - 0.8 / sp) / 1.0, 0.0, 1.0)
+        elif pattern == 4:  # non-central: one eccentric blob
+            a = rng.uniform(0, 2 * math.pi)
+            p = centre + 0.5 * d_max * np.array([math.sin(a), math.cos(a)])
+            occ = _soft_disc(rr, cc, p[0], p[1], max(0.5, rng.uniform(0.2, 0.4) * d_max))
+        else:  # 5 central
+            occ = _soft_disc(rr, cc, centre[0], centre[1], max(0.5, rng.uniform(0.25, 0.5) * d_max))
+        occ = occ * (d_in > 0.3)
+        nod = nod * (1 - occ) + chu * occ
+        info["calcification_pattern"] = pattern
+
+    # margin: an ill-defined margin fades the rim towards the lung (inside the truth: the image is
+    # still alpha * nodule + (1 - alpha) * background with the true alpha)
+    fade = 0.16 * (5.0 - float(np.clip(margin, 1.0, 5.0)))  # 1 -> 0.64 .. 5 -> 0
+    width_mm = 0.5 + 0.35 * (5.0 - float(np.clip(margin, 1.0, 5.0)))
+    if fade > 0:
+        rim = fade * np.exp(-(d_in * sp) / width_mm) * np.clip(1.0 + 0.35 * irregular, 0.3, 1.7)
+        rim = rim * (0.5 + 0.5 * core)  # ground glass is already faint: fade it less
+        nod = nod - np.clip(rim, 0.0, 0.95) * (nod - parenchyma)
+    return nod.astype(np.float32), info
+
+
+def _spicules(rng: np.random.Generator, alpha: np.ndarray, sp: float, spiculation: float,
+              centre: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Faint thin lines radiating from the boundary (image only, never in the truth)."""
+    if spiculation < 3.5:
+        return []
+    edge = (alpha > 0.2) & (alpha < 0.8)
+    pts = np.argwhere(edge)
+    if len(pts) == 0:
+        return []
+    tubes = []
+    for _ in range(int(rng.integers(3, 9)) if spiculation >= 4.5 else int(rng.integers(2, 6))):
+        p = pts[int(rng.integers(len(pts)))].astype(np.float64)
+        out = p - centre
+        a = math.atan2(out[0], out[1]) + rng.normal(0, 0.35)
+        line = _curve(rng, p, a, rng.uniform(2.0, 9.0) / sp, step_px=1.0, bend=0.05)
+        radii = np.linspace(rng.uniform(0.25, 0.45), 0.12, len(line)) / sp
+        tubes.append((line, radii, float(rng.uniform(0.35, 0.7))))
+    return tubes
+
+
+# --------------------------------------------------------------------------------------------
+# the renderer
+# --------------------------------------------------------------------------------------------
+def render_case(
+    record: NoduleRecord,
+    *,
+    size: int = 64,
+    seed: int = 0,
+    appearance: ScannerAppearance = LIDC_APPEARANCE,
+    supersample: int = 8,
+    max_offset_px: int = 3,
+) -> NoduleCase:
+    """Render one CT-like crop around a real LIDC nodule shape.
+
+    Parameters
+    ----------
+    record : NoduleRecord
+        The nodule (readers' contours on the key slice, ratings, pixel spacing).
+    size : int
+        Crop side in pixels (>= 16), at the scan's real pixel spacing.
+    seed : int
+        Seed; with the nodule id it fixes every random choice (bit-identical re-renders).
+    appearance : ScannerAppearance
+        Scanner look (`LIDC_APPEARANCE`, `LNSM_APPEARANCE` or your own).
+    supersample : int
+        High-resolution factor of the truth (the rasteriser's ``k``).
+    max_offset_px : int
+        The crop centre is moved by up to this many pixels (per axis) from the nodule centroid.
+
+    Returns
+    -------
+    NoduleCase
+        ``source="phantom"``, ``case_id="<nodule_id>@phantom"``, ``true_alpha`` set.
+
+    Raises
+    ------
+    ValueError
+        For ``size < 16``, ``supersample < 1``, or a record without any reader polygon on its
+        key slice (or whose outlines are too small to leave a single pixel after rasterisation).
+    """
+    if int(size) < 16:
+        raise ValueError(f"render_case: size must be at least 16 pixels, got {size}")
+    if int(supersample) < 1:
+        raise ValueError(f"render_case: supersample must be >= 1, got {supersample}")
+    if not any(len(p) for p in record.key_polygons):
+        raise ValueError(
+            f"render_case: nodule {record.nodule_id} has no reader polygon on its key slice "
+            f"(z = {record.key_z} mm); skip it (filter records with any(record.key_polygons)) or rebuild the nodule index"
+        )
+    size, k = int(size), int(supersample)
+    sp = float(record.pixel_spacing)
+    rng_geo, rng_anat, rng_nod, rng_scan = _rngs(seed, record.nodule_id)
+
+    # crop placement: aligned to the scan's pixel grid
+    m = max(0, int(max_offset_px))
+    offset = rng_geo.integers(-m, m + 1, size=2) if m else np.zeros(2, dtype=np.int64)
+    origin = (
+        float(int(round(record.centroid_rc[0])) - size // 2 + int(offset[0])),
+        float(int(round(record.centroid_rc[1])) - size // 2 + int(offset[1])),
+    )
+
+    readers, consensus, alpha, mean_frac, any_hr = _truth(record, origin, size, k)
+    if not any_hr:
+        raise ValueError(
+            f"render_case: the outlines of nodule {record.nodule_id} are too small to cover any pixel after "
+            "the half-pixel shrink of the rasteriser; skip this record"
+        )
+    empty_consensus = not consensus.any()
+    # the image shows the consensus shape; a nodule whose consensus is empty (readers disagree
+    # completely) is drawn with the mean reader coverage so that it is still visible
+    draw_alpha = alpha if alpha.any() else mean_frac
+
+    rr, cc = np.mgrid[0:size, 0:size].astype(np.float32)
+    wsum = float(draw_alpha.sum())
+    centre = np.array([(rr * draw_alpha).sum() / wsum, (cc * draw_alpha).sum() / wsum]) if wsum > 0 else np.array([size / 2, size / 2])
+    nod_radius = math.sqrt(max(wsum, 1.0) / math.pi)
+    ratings = {name: record.median_rating(name) for name in record.ratings[0]} if record.ratings else {}
+
+    # ---- background (1x) -------------------------------------------------------------------
+    app = appearance
+    grad_dir = rng_anat.uniform(0, 2 * math.pi)
+    grad_amp = rng_anat.uniform(0.0, 45.0)  # HU across the crop (gravity-dependent density)
+    lung = app.parenchyma_hu + rng_anat.normal(0.0, 20.0)
+    proj = ((rr - size / 2) * math.sin(grad_dir) + (cc - size / 2) * math.cos(grad_dir)) / size
+    fine = _smooth_field(rng_anat, (size, size), 0.45 / sp)
+    coarse = _smooth_field(rng_anat, (size, size), 3.0 / sp)
+    bg = lung + grad_amp * proj + app.parenchyma_texture_hu * fine + 0.4 * app.parenchyma_texture_hu * coarse
+
+    thickness = app.slice_thickness_mm if app.slice_thickness_mm is not None else record.slice_thickness
+    tubes = _vessel_tubes(rng_anat, app, size, sp, float(thickness), centre, nod_radius)
+    vessel_hu = float(rng_anat.uniform(*app.vessel_hu))
+    v_occ = _draw_tubes(size, tubes)
+    bg = bg + (vessel_hu - bg) * v_occ
+    spic = _spicules(rng_nod, draw_alpha, sp, ratings.get("spiculation", 1.0), centre)
+    if spic:
+        s_occ = _draw_tubes(size, spic)
+        bg = bg + (vessel_hu - bg) * s_occ
+
+    wall_info: dict = {"chest_wall": False}
+    if rng_geo.random() < app.chest_wall_prob:
+        wall, w_occ, wall_info = _chest_wall(rng_geo, size, sp, draw_alpha, centre, rr, cc)
+        bg = bg * (1.0 - w_occ) + wall * w_occ
+
+    # ---- nodule and partial volume ----------------------------------------------------------
+    nod, nod_info = _nodule_map(rng_nod, ratings, draw_alpha, sp, lung, v_occ, vessel_hu, rr, cc)
+    image = draw_alpha * nod + (1.0 - draw_alpha) * bg
+
+    # ---- scanner: PSF, noise, storage ----------------------------------------------------------
+    psf_mm = app.psf_sigma_mm * math.exp(rng_scan.normal(0.0, app.variability / 2))
+    noise_hu = app.noise_hu * math.exp(rng_scan.normal(0.0, app.variability))
+    image = ndi.gaussian_filter(image.astype(np.float32), psf_mm / sp, mode="reflect")
+    corr_px = app.noise_corr_mm / sp
+    white = rng_scan.standard_normal((size, size)).astype(np.float32)
+    noise = ndi.gaussian_filter(white, corr_px, mode="wrap") / _noise_gain(corr_px) if corr_px > 0.05 else white
+    image = image + noise_hu * noise
+    image = np.maximum(np.rint(image), app.hu_floor).astype(np.float32)
+
+    # ---- annotations ------------------------------------------------------------------------
+    if not empty_consensus:
+        recist = measure_recist(consensus, sp)
+    elif readers.any():
+        recist = measure_recist(readers.any(axis=0), sp)
+    else:
+        recist = measure_recist(draw_alpha > 0, sp)
+    border = np.concatenate([alpha[0], alpha[-1], alpha[:, 0], alpha[:, -1]])
+    meta = {
+        "appearance": app.name,
+        "seed": int(seed),
+        "size": size,
+        "supersample": k,
+        "origin_rc": origin,
+        "offset_rc": (int(offset[0]), int(offset[1])),
+        "touches_border": bool((border > 0).any()),
+        "empty_consensus": bool(empty_consensus),
+        "psf_sigma_mm": psf_mm,
+        "noise_hu": noise_hu,
+        "parenchyma_hu": float(lung),
+        "vessel_hu": vessel_hu,
+        "n_vessel_segments": len(tubes),
+        "n_spicules": len(spic),
+        "key_z": record.key_z,
+        **wall_info,
+        **nod_info,
+    }
+    return NoduleCase(
+        case_id=f"{record.nodule_id}@phantom",
+        patient_id=record.patient_id,
+        image=image,
+        spacing_mm=sp,
+        readers=readers,
+        consensus=consensus,
+        recist=recist,
+        true_alpha=alpha,
+        source="phantom",
+        ratings=ratings,
+        meta=meta,
+    )
