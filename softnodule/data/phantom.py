@@ -405,7 +405,8 @@ def _nodule_map(rng: np.random.Generator, ratings: dict[str, float], alpha: np.n
     # ground glass and solid densities, and how much of the nodule is solid
     ggo_hu = float(np.interp(tex, [1.0, 2.0, 3.0], [rng.uniform(-700, -560), rng.uniform(-640, -480), rng.uniform(-600, -440)]))
     ggo_hu = parenchyma + (ggo_hu - parenchyma) * (0.8 + 0.05 * (min(subtle, 5.0) - 1.0))
-    solid_hu = float(rng.uniform(-60.0, 20.0) if tex < 4.5 else rng.uniform(-20.0, 60.0))
+    # solid soft tissue: ~0-70 HU unenhanced (a little more with contrast); "solid/mixed" (4) lower
+    solid_hu = float(rng.uniform(-30.0, 50.0) if tex < 4.5 else rng.uniform(0.0, 80.0))
     if struct == 2:  # fluid
         solid_hu = float(rng.uniform(0.0, 25.0))
     core_frac = float(np.clip((tex - 2.0) / 2.5, 0.0, 1.0))  # 1-2: none, 3: 0.4, 4: 0.8, >= 4.5: all
@@ -470,8 +471,8 @@ def _nodule_map(rng: np.random.Generator, ratings: dict[str, float], alpha: np.n
 
     # margin: an ill-defined margin fades the rim towards the lung (inside the truth: the image is
     # still alpha * nodule + (1 - alpha) * background with the true alpha)
-    fade = 0.16 * (5.0 - float(np.clip(margin, 1.0, 5.0)))  # 1 -> 0.64 .. 5 -> 0
-    width_mm = 0.5 + 0.35 * (5.0 - float(np.clip(margin, 1.0, 5.0)))
+    fade = 0.17 * (5.0 - float(np.clip(margin, 1.0, 5.0)))  # 1 -> 0.68 .. 5 -> 0
+    width_mm = 0.6 + 0.45 * (5.0 - float(np.clip(margin, 1.0, 5.0)))  # 1 -> 2.4 mm .. 4 -> 1.05 mm
     if fade > 0:
         rim = fade * np.exp(-(d_in * sp) / width_mm) * np.clip(1.0 + 0.35 * irregular, 0.3, 1.7)
         rim = rim * (0.5 + 0.5 * core)  # ground glass is already faint: fade it less
