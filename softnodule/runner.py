@@ -77,10 +77,15 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
         print(f"{run.status} in {run.wall_seconds:.1f} s" + (f" ({run.error})" if run.error else ""), flush=True)
         if failed:
             break
-    report = {"profile": profile, "from": start, "notebooks": [asdict(r) for r in runs],
-              "total_seconds": round(sum(r.wall_seconds for r in runs), 1),
-              "peak_memory_note": "peak RSS of the largest notebook kernel so far (ru_maxrss of children)"}
-    atomic_write_text(results_dir(profile) / "run_report.json", json.dumps(report, indent=2))
+    report_path = results_dir(profile) / "run_report.json"
+    entries = {}
+    if start is not None and report_path.exists():  # a resumed run keeps the earlier notebooks' entries
+        entries = {e["notebook"]: e for e in json.loads(report_path.read_text()).get("notebooks", [])}
+    entries.update({r.notebook: asdict(r) for r in runs})
+    merged = [entries[k] for k in sorted(entries)]
+    report = {"profile": profile, "notebooks": merged, "total_seconds": round(sum(e["wall_seconds"] for e in merged), 1),
+              "peak_memory_note": "peak_memory_mb: largest RSS of any notebook kernel so far in that run (ru_maxrss of children)"}
+    atomic_write_text(report_path, json.dumps(report, indent=2))
     if failed:
         bad = runs[-1]
         print(f"\nSTOPPED at {bad.notebook}: {bad.error}\n  executed copy with the traceback: {out_dir / bad.notebook}\n"

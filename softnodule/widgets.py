@@ -114,12 +114,12 @@ def matte_inspector(cases: Sequence[NoduleCase]):
 
     style = {"continuous_update": False}
     controls = {
-        "i": w.IntSlider(0, 0, len(cases) - 1, description="case", **style),
-        "erode": w.IntSlider(2, 0, 6, description="erosion px", **style),
-        "dilate": w.IntSlider(2, 0, 6, description="dilation px", **style),
-        "log_eps": w.FloatSlider(-5.0, -7.0, -1.0, step=0.5, description="log10 eps", **style),
-        "radius": w.IntSlider(1, 1, 3, description="window r", **style),
-        "threshold": w.FloatSlider(0.5, 0.05, 0.95, step=0.05, description="threshold", **style),
+        "i": w.IntSlider(value=0, min=0, max=len(cases) - 1, description="case", **style),
+        "erode": w.IntSlider(value=2, min=0, max=6, description="erosion px", **style),
+        "dilate": w.IntSlider(value=2, min=0, max=6, description="dilation px", **style),
+        "log_eps": w.FloatSlider(value=-5.0, min=-7.0, max=-1.0, step=0.5, description="log10 eps", **style),
+        "radius": w.IntSlider(value=1, min=1, max=3, description="window r", **style),
+        "threshold": w.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="threshold", **style),
     }
 
     def _show(i, erode, dilate, log_eps, radius, threshold):

@@ -57,12 +57,12 @@ def parenchyma_stats(
         raise ValueError(f"parenchyma_stats needs a 2-D image, got shape {img.shape}")
     smooth = ndi.gaussian_filter(img, 1.0)
     lung = (smooth >= lung_range[0]) & (smooth <= lung_range[1])
-    if exclude_mask is not None and np.asarray(exclude_mask).any():
+    if exclude_mask is not None:
         ex = np.asarray(exclude_mask, dtype=bool)
         if ex.shape != img.shape:
             raise ValueError(f"exclude_mask shape {ex.shape} differs from the image shape {img.shape}")
-        far = ndi.distance_transform_edt(~ex) > margin_px
-        lung &= far
+        if ex.any():
+            lung &= ndi.distance_transform_edt(~ex) > margin_px
     lung[:2, :] = lung[-2:, :] = False
     lung[:, :2] = lung[:, -2:] = False
     if lung.sum() < 20:

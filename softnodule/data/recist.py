@@ -1,9 +1,11 @@
 """RECIST long and short axes, measured on a mask the way a radiologist measures them.
 
 Convention: the lesion is the largest 8-connected component of the mask; its outline is the
-polygon through the centres of its boundary pixels (``cv2.findContours``), so lengths run from
-pixel centre to pixel centre (a disc of pixels within radius ``r`` measures ``2r``) and endpoints are
-sub-pixel ``(row, col)`` points in the mask's own pixel grid.
+0.5 iso-line of the bilinearly interpolated mask (traced at 4x, the marching-squares outline),
+i.e. the calipers sit on the lesion's visible edge, half-way between the last lesion pixel centre
+and the first background one. A mask of the pixels whose centres lie within radius ``r`` measures
+about ``2r`` in every direction (a one-pixel lesion measures one pixel); endpoints are sub-pixel
+``(row, col)`` points in the mask's own pixel grid.
 
 - long axis: the longest chord of the outline (maximum Feret diameter), found on its convex hull;
 - short axis: the longest chord PERPENDICULAR to the long axis that lies inside the outline (for a
@@ -23,6 +25,7 @@ import numpy as np
 
 from .case import Recist
 
+_UPSAMPLE = 4  # outline tracing resolution
 _COARSE_STEP_PX = 0.25  # coarse search step for the short axis along the long axis
 _MAX_OFFSETS = 1000
 
@@ -37,10 +40,19 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
 
 
 def _outline(comp: np.ndarray) -> np.ndarray:
-    """(N, 2) float (row, col) polygon through the boundary pixel centres of one component."""
-    contours, _ = cv2.findContours(comp, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    c = max(contours, key=len)[:, 0, :]  # (x, y) = (col, row)
-    return c[:, ::-1].astype(np.float64)
+    """(N, 2) float (row, col) outline of one component: the 0.5 iso-line of its bilinear interpolation."""
+    rows = np.flatnonzero(comp.any(axis=1))
+    cols = np.flatnonzero(comp.any(axis=0))
+    r0, c0 = int(rows[0]) - 1, int(cols[0]) - 1
+    sub = np.zeros((rows[-1] - rows[0] + 3, cols[-1] - cols[0] + 3), np.float32)  # 1-px empty frame
+    sub[1:-1, 1:-1] = comp[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    u = _UPSAMPLE
+    up = cv2.resize(sub, (sub.shape[1] * u, sub.shape[0] * u), interpolation=cv2.INTER_LINEAR)
+    contours, _ = cv2.findContours((up >= 0.5).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    c = max(contours, key=cv2.contourArea)[:, 0, ::-1].astype(np.float64)  # (row, col) at 4x
+    # a 4x pixel centre h sits at (h + 0.5) / u - 0.5 in the frame; the traced boundary pixels lie
+    # at most half a 4x pixel (1/8 px) inside the iso-line: negligible for RECIST
+    return (c + 0.5) / u - 0.5 + np.array([r0, c0], dtype=np.float64)
 
 
 def _max_feret(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,9 +132,10 @@ def measure_recist(mask: np.ndarray, spacing_mm: float) -> Recist:
     Returns
     -------
     Recist
-        ``long_axis`` and ``short_axis`` as ``[[r0, c0], [r1, c1]]`` float arrays. A one-pixel lesion
-        gives zero-length axes; a lesion without any perpendicular inside chord (a one-pixel-wide
-        line) gives a zero-length short axis at the middle of the long axis.
+        ``long_axis`` and ``short_axis`` as ``[[r0, c0], [r1, c1]]`` float arrays, endpoints on the
+        lesion edge (within half a pixel of a lesion pixel centre). A one-pixel lesion measures
+        about 1 x 1 px; should no perpendicular inside chord exist, the short axis is a
+        zero-length segment at the middle of the long axis.
 
     Raises
     ------

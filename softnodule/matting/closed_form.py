@@ -201,21 +201,23 @@ def _solve_spd(a: scipy.sparse.csr_matrix, b: np.ndarray) -> np.ndarray:
     """
     n = a.shape[0]
     perm = reverse_cuthill_mckee(a, symmetric_mode=True)
-    ap = a[perm][:, perm].tocoo()
-    bw = int(np.abs(ap.row - ap.col).max()) if ap.nnz else 0
+    rank = np.empty(n, dtype=np.int64)
+    rank[perm] = np.arange(n)
+    # Entries in the permuted numbering, read straight from the CSR arrays (no sparse reindexing).
+    i = rank[np.repeat(np.arange(n), np.diff(a.indptr))]
+    j = rank[a.indices]
+    bw = int(np.abs(i - j).max()) if a.nnz else 0
     if (bw + 1) * n <= _MAX_BAND_ENTRIES:
-        upper = ap.row <= ap.col
+        upper = i <= j
         ab = np.zeros((bw + 1, n))
-        ab[bw + ap.row[upper] - ap.col[upper], ap.col[upper]] = ap.data[upper]
+        ab[bw + i[upper] - j[upper], j[upper]] = a.data[upper]
         try:
             with single_blas_thread():
                 y = scipy.linalg.solveh_banded(ab, b[perm], check_finite=False)
         except np.linalg.LinAlgError:
             pass
         else:
-            x = np.empty_like(y)
-            x[perm] = y
-            return x
+            return y[rank]
     return scipy.sparse.linalg.spsolve(a.tocsc(), b, permc_spec="MMD_ATA")
 
 
