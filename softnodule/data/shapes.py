@@ -5,7 +5,9 @@ outside the nodule, and pylidc's ``boolean_mask`` excludes the contour points by
 reader's continuous shape is the region inside the (lightly smoothed) outline polygon, shrunk by
 half a pixel, which is the sub-pixel version of "contour points excluded". A pixel belongs to a
 reader's 1x mask when at least half of it is covered; the TRUE partial-volume alpha is the exact
-area fraction of the high-resolution 50 % consensus shape.
+area fraction of the high-resolution 50 % consensus shape. OpenCV's polygon fill includes the
+pixels its edges cross, a bias of about half a high-resolution pixel outward (+1.3 % area for an
+11 px-wide disc at the default k = 8; +0.6 % at k = 16), small next to the half-pixel convention.
 """
 
 from __future__ import annotations
