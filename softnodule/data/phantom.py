@@ -18,9 +18,10 @@
 - RECIST measured on the 1x consensus (`recist.measure_recist`).
 
 Everything random comes from ``numpy.random.default_rng`` seeded by ``(seed, sha256(nodule_id))``:
-the same ``(record, seed, appearance, size)`` gives a bit-identical case on any machine. Anatomy
-(offset, vessels, chest wall, nodule internals) does not depend on the appearance, so the two
-presets render the same anatomy through two different scanners.
+the same ``(record, seed, appearance, size)`` gives a bit-identical case on any machine. The
+anatomy (offset, chest wall, lung texture, nodule internals, vessel paths) does not depend on the
+appearance, so the two presets render the same case through two different scanners (the preset
+with the higher vessel density adds a few vessels; contrast, blur and noise differ).
 
 Rating scales are pylidc's: texture 1 non-solid/GGO .. 5 solid; calcification 1 popcorn,
 2 laminated, 3 solid, 4 non-central, 5 central, 6 absent; internal structure 1 soft tissue,
@@ -231,37 +232,44 @@ def _truth(record: NoduleRecord, origin: tuple[float, float], size: int, k: int)
 # --------------------------------------------------------------------------------------------
 # background: parenchyma, vessels, chest wall
 # --------------------------------------------------------------------------------------------
-def _draw_tubes(size: int, tubes: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray:
-    """Occupancy in [0, 1] of tapering tubes: ``(points (N,2) row/col px, radii (N,) px, weight)``.
+def _draw_tubes(size: int, tubes: list[tuple[np.ndarray, np.ndarray, np.ndarray | float]]) -> np.ndarray:
+    """Occupancy in [0, 1] of tapering tubes: ``(points (N,2) row/col px, radii (N,) px, weights)``.
 
     Each tube gets the rounded cross-section of a cylinder (three nested layers: the chord through
-    a cylinder of radius r at offset x is 2 sqrt(r^2 - x^2)), scaled by ``weight`` (the share of the
-    slice thickness the vessel fills). Drawn with cv2 at ``_TUBE_SS`` x resolution with sub-pixel
-    vertices, combined by maximum (crossing vessels do not add up), then block-averaged: thin
-    vessels come out as faint partial-volume lines, as on a real scanner.
+    a cylinder of radius r at offset x is 2 sqrt(r^2 - x^2)), scaled by its weight (the share of the
+    slice thickness the vessel fills: a scalar, or one per point so that a vessel fades out where
+    it leaves the slice). Drawn with cv2 at ``_TUBE_SS`` x resolution with sub-pixel vertices,
+    combined by maximum (crossing vessels do not add up), then block-averaged: thin vessels come
+    out as faint partial-volume lines, as on a real scanner.
     """
     ss = _TUBE_SS
     n = size * ss
     out = np.zeros((n, n), np.uint8)
     tmp = np.zeros((n, n), np.uint8)
     scale = ss * (1 << _CV_SHIFT)
-    for pts, radii, weight in tubes:
-        w = float(np.clip(weight, 0.0, 1.0))
-        if w <= 0 or len(pts) < 2:
+    lo, hi = -4 * scale, (size + 4) * scale
+    for pts, radii, weights in tubes:
+        if len(pts) < 2:
+            continue
+        w = np.clip(np.broadcast_to(np.asarray(weights, dtype=np.float64), (len(pts),)), 0.0, 1.0)
+        if w.max() <= 0:
             continue
         xy = np.round((pts[:, ::-1] + 0.5) * scale - 0.5 * (1 << _CV_SHIFT)).astype(np.int32)
-        if (xy.max(axis=0) < -4 * scale).any() or (xy.min(axis=0) > (size + 4) * scale).any():
+        if (xy.max(axis=0) < lo).any() or (xy.min(axis=0) > hi).any():
             continue
         tmp.fill(0)
         rmid = 0.5 * (radii[:-1] + radii[1:])
+        wmid = 0.5 * (w[:-1] + w[1:])
         for half, level in _TUBE_LAYERS:
-            val = int(round(255 * w * level))
-            for i in range(len(pts) - 1):
-                thick = int(round(2.0 * half * rmid[i] * ss))
-                if thick < 1:
-                    continue
-                cv2.line(tmp, (int(xy[i, 0]), int(xy[i, 1])), (int(xy[i + 1, 0]), int(xy[i + 1, 1])), val,
-                         thickness=thick, lineType=cv2.LINE_8, shift=_CV_SHIFT)
+            vals = np.rint(255.0 * level * wmid).astype(np.int64)
+            thick = np.rint(2.0 * half * ss * rmid).astype(np.int64)
+            # one polyline per run of segments with the same thickness and value (tubes vary slowly)
+            key = thick * 256 + vals
+            cuts = np.flatnonzero(np.diff(key)) + 1
+            for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(key)]):
+                t, v = int(thick[a]), int(vals[a])
+                if t >= 1 and v > 0:
+                    cv2.polylines(tmp, [xy[a : b + 1]], False, v, thickness=t, lineType=cv2.LINE_8, shift=_CV_SHIFT)
         np.maximum(out, tmp, out=out)
     return block_mean(out.astype(np.float32) / 255.0, ss)
 
@@ -282,50 +290,73 @@ def _curve(rng: np.random.Generator, start: np.ndarray, angle: float, length_px:
     return start[None, :] + np.cumsum(steps, axis=0)
 
 
+def _poisson_from_uniform(u: float, lam: float) -> int:
+    """Inverse CDF of a Poisson law: the same ``u`` gives a count that grows with ``lam``."""
+    k, p = 0, math.exp(-lam)
+    cdf = p
+    while u > cdf and k < 10_000:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
 def _vessel_tubes(rng: np.random.Generator, app: ScannerAppearance, size: int, sp: float, thickness_mm: float,
-                  centre: np.ndarray, nod_radius_px: float) -> list[tuple[np.ndarray, np.ndarray, float]]:
+                  centre: np.ndarray, nod_radius_px: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | float]]:
+    """Vessel segments in the slice, vessels reaching the nodule, and vessels crossing the slice.
+
+    Each family draws from its own stream and the counts come from one uniform each (inverse
+    CDF), so two appearances of the same case share their vessels: the denser preset adds some.
+    """
     area_cm2 = (size * sp / 10.0) ** 2
-    tubes: list[tuple[np.ndarray, np.ndarray, float]] = []
+    tubes: list[tuple[np.ndarray, np.ndarray, np.ndarray | float]] = []
     t_eff = float(np.clip(thickness_mm, 0.6, 2.5))  # thicker slabs also catch obliquely running vessels
+    streams = [np.random.default_rng(int(x)) for x in rng.integers(0, 2**62, size=3)]
+    u_lines, u_touch, u_dots = rng.random(3)
 
-    def fill(r_mm: float) -> float:
+    def fill(g: np.random.Generator, r_mm: float) -> float:
         """Share of the slice a vessel of radius r fills (lower when off-centre in z)."""
-        return float(rng.uniform(0.6, 1.0) * min(1.0, (2.0 * r_mm + 0.5) / t_eff))
+        return float(g.uniform(0.6, 1.0) * min(1.0, (2.0 * r_mm + 0.5) / t_eff))
 
-    def radius_mm() -> float:
-        return float(min(1.8, 0.25 + rng.exponential(0.3)))
+    def radius_mm(g: np.random.Generator) -> float:
+        return float(min(1.8, 0.25 + g.exponential(0.3)))
 
-    def add_vessel(start: np.ndarray, angle: float, r_mm: float, length_mm: float, depth: int = 0) -> None:
-        pts = _curve(rng, start, angle, length_mm / sp)
-        taper = np.linspace(1.0, rng.uniform(0.45, 0.9), len(pts))
+    def add_vessel(g: np.random.Generator, start: np.ndarray, angle: float, r_mm: float, length_mm: float,
+                   depth: int = 0) -> None:
+        pts = _curve(g, start, angle, length_mm / sp)
+        taper = np.linspace(1.0, g.uniform(0.45, 0.9), len(pts))
         radii = r_mm / sp * taper
-        tubes.append((pts, radii, fill(r_mm)))
-        if depth == 0 and r_mm > 0.5 and rng.random() < 0.55:  # one branch
-            j = int(rng.integers(len(pts) // 4, max(len(pts) // 4 + 1, 3 * len(pts) // 4)))
+        # the vessel enters and leaves the slice: its weight fades over the last part at each end
+        s_rel = np.linspace(0.0, 1.0, len(pts))
+        f0, f1 = g.uniform(0.05, 0.3), g.uniform(0.1, 0.4)
+        ends = np.minimum(np.clip(s_rel / f0, 0.0, 1.0), np.clip((1.0 - s_rel) / f1, 0.0, 1.0))
+        tubes.append((pts, radii, fill(g, r_mm) * (0.25 + 0.75 * ends)))
+        if depth == 0 and r_mm > 0.5 and g.random() < 0.55:  # one branch
+            j = int(g.integers(len(pts) // 4, max(len(pts) // 4 + 1, 3 * len(pts) // 4)))
             d = pts[min(j + 1, len(pts) - 1)] - pts[max(j - 1, 0)]
-            a0 = math.atan2(d[0], d[1]) + rng.choice([-1.0, 1.0]) * rng.uniform(0.35, 0.9)
-            add_vessel(pts[j], a0, r_mm * rng.uniform(0.5, 0.8), length_mm * rng.uniform(0.3, 0.7), depth + 1)
+            a0 = math.atan2(d[0], d[1]) + g.choice([-1.0, 1.0]) * g.uniform(0.35, 0.9)
+            add_vessel(g, pts[j], a0, r_mm * g.uniform(0.5, 0.8), length_mm * g.uniform(0.3, 0.7), depth + 1)
 
-    n_lines = int(rng.poisson(app.vessel_density * area_cm2))
-    for _ in range(n_lines):
-        start = rng.uniform(-0.1 * size, 1.1 * size, 2)
-        add_vessel(start, rng.uniform(0, 2 * math.pi), radius_mm(), rng.uniform(6.0, 30.0))
+    g = streams[0]
+    for _ in range(_poisson_from_uniform(u_lines, app.vessel_density * area_cm2)):
+        start = g.uniform(-0.1 * size, 1.1 * size, 2)
+        add_vessel(g, start, g.uniform(0, 2 * math.pi), radius_mm(g), g.uniform(6.0, 30.0))
     # vessels that reach the nodule (feeding / draining vessels): start inside it, run outwards
-    n_touch = int(rng.choice([0, 1, 1, 2]))
-    for _ in range(n_touch):
-        a = rng.uniform(0, 2 * math.pi)
-        start = centre + rng.uniform(0.0, 0.5) * nod_radius_px * np.array([math.sin(a), math.cos(a)])
-        add_vessel(start, a + rng.normal(0, 0.3), radius_mm(), rng.uniform(10.0, 35.0))
+    g = streams[1]
+    for _ in range((0, 1, 1, 2)[min(3, int(u_touch * 4))]):
+        a = g.uniform(0, 2 * math.pi)
+        start = centre + g.uniform(0.0, 0.5) * nod_radius_px * np.array([math.sin(a), math.cos(a)])
+        add_vessel(g, start, a + g.normal(0, 0.3), radius_mm(g), g.uniform(10.0, 35.0))
     # vessels crossing the slice: dots and short ellipses
-    n_dots = int(rng.poisson(app.dot_density * area_cm2))
-    for _ in range(n_dots):
-        c = rng.uniform(0, size, 2)
-        r_mm = float(min(1.5, 0.25 + rng.exponential(0.3)))
+    g = streams[2]
+    for _ in range(_poisson_from_uniform(u_dots, app.dot_density * area_cm2)):
+        c = g.uniform(0, size, 2)
+        r_mm = float(min(1.5, 0.25 + g.exponential(0.3)))
         r = r_mm / sp
-        a = rng.uniform(0, 2 * math.pi)
-        half = rng.uniform(0.0, 1.5) * r
+        a = g.uniform(0, 2 * math.pi)
+        half = g.uniform(0.0, 1.5) * r
         d = np.array([math.sin(a), math.cos(a)]) * half
-        tubes.append((np.stack([c - d, c + d]), np.array([r, r]), min(1.0, fill(r_mm) * 1.3)))
+        tubes.append((np.stack([c - d, c + d]), np.array([r, r]), min(1.0, fill(g, r_mm) * 1.3)))
     return tubes
 
 
@@ -403,8 +434,10 @@ def _nodule_map(rng: np.random.Generator, ratings: dict[str, float], alpha: np.n
     subtle = ratings.get("subtlety", 4.0)
 
     # ground glass and solid densities, and how much of the nodule is solid
-    ggo_hu = float(np.interp(tex, [1.0, 2.0, 3.0], [rng.uniform(-700, -560), rng.uniform(-640, -480), rng.uniform(-600, -440)]))
-    ggo_hu = parenchyma + (ggo_hu - parenchyma) * (0.8 + 0.05 * (min(subtle, 5.0) - 1.0))
+    # ground glass ~ -700..-450 HU (denser for "mixed"), a little fainter when rated subtle
+    levels = [rng.uniform(-680, -520), rng.uniform(-620, -450), rng.uniform(-580, -420)]  # texture 1, 2, 3
+    ggo_hu = float(np.interp(tex, [1.0, 2.0, 3.0], levels))
+    ggo_hu = parenchyma + (ggo_hu - parenchyma) * (0.85 + 0.0375 * (min(subtle, 5.0) - 1.0))
     # solid soft tissue: ~0-70 HU unenhanced (a little more with contrast); "solid/mixed" (4) lower
     solid_hu = float(rng.uniform(-30.0, 50.0) if tex < 4.5 else rng.uniform(0.0, 80.0))
     if struct == 2:  # fluid
@@ -481,7 +514,7 @@ def _nodule_map(rng: np.random.Generator, ratings: dict[str, float], alpha: np.n
 
 
 def _spicules(rng: np.random.Generator, alpha: np.ndarray, sp: float, spiculation: float,
-              centre: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
+              centre: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | float]]:
     """Faint thin lines radiating from the boundary (image only, never in the truth)."""
     if spiculation < 3.5:
         return []
@@ -496,7 +529,7 @@ def _spicules(rng: np.random.Generator, alpha: np.ndarray, sp: float, spiculatio
         a = math.atan2(out[0], out[1]) + rng.normal(0, 0.35)
         line = _curve(rng, p, a, rng.uniform(2.0, 9.0) / sp, step_px=1.0, bend=0.05)
         radii = np.linspace(rng.uniform(0.25, 0.45), 0.12, len(line)) / sp
-        tubes.append((line, radii, float(rng.uniform(0.35, 0.7))))
+        tubes.append((line, radii, rng.uniform(0.35, 0.7) * np.linspace(1.0, 0.3, len(line))))
     return tubes
 
 
@@ -547,7 +580,8 @@ def render_case(
     if not any(len(p) for p in record.key_polygons):
         raise ValueError(
             f"render_case: nodule {record.nodule_id} has no reader polygon on its key slice "
-            f"(z = {record.key_z} mm); skip it (filter records with any(record.key_polygons)) or rebuild the nodule index"
+            f"(z = {record.key_z} mm); skip it (filter records with any(record.key_polygons)) "
+            "or rebuild the nodule index"
         )
     size, k = int(size), int(supersample)
     sp = float(record.pixel_spacing)
@@ -574,7 +608,10 @@ def render_case(
 
     rr, cc = np.mgrid[0:size, 0:size].astype(np.float32)
     wsum = float(draw_alpha.sum())
-    centre = np.array([(rr * draw_alpha).sum() / wsum, (cc * draw_alpha).sum() / wsum]) if wsum > 0 else np.array([size / 2, size / 2])
+    if wsum > 0:
+        centre = np.array([(rr * draw_alpha).sum() / wsum, (cc * draw_alpha).sum() / wsum])
+    else:
+        centre = np.array([size / 2, size / 2])
     nod_radius = math.sqrt(max(wsum, 1.0) / math.pi)
     ratings = {name: record.median_rating(name) for name in record.ratings[0]} if record.ratings else {}
 

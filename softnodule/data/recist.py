@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 
 from .case import Recist
 
@@ -31,12 +32,11 @@ _MAX_OFFSETS = 1000
 
 
 def _largest_component(mask: np.ndarray) -> np.ndarray:
-    m = mask.astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-    if n <= 2:
-        return m
-    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    return (labels == best).astype(np.uint8)
+    labels, n = ndi.label(mask, structure=np.ones((3, 3), dtype=bool))  # 8-connected
+    if n <= 1:
+        return mask.astype(np.uint8)
+    sizes = np.bincount(labels.ravel())[1:]
+    return (labels == 1 + int(np.argmax(sizes))).astype(np.uint8)
 
 
 def _outline(comp: np.ndarray) -> np.ndarray:
@@ -71,7 +71,9 @@ def _max_feret(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _chords_at(poly_u: np.ndarray, poly_v: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _chords_at(
+    poly_u: np.ndarray, poly_v: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each offset along the axis: (length, start, end) of the longest inside segment across it."""
     a_u, b_u = poly_u, np.roll(poly_u, -1)
     a_v, b_v = poly_v, np.roll(poly_v, -1)
@@ -90,7 +92,9 @@ def _chords_at(poly_u: np.ndarray, poly_v: np.ndarray, offsets: np.ndarray) -> t
     return seg[rows, j], starts[rows, j], ends[rows, j]
 
 
-def _longest_perpendicular_chord(poly: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _longest_perpendicular_chord(
+    poly: np.ndarray, p0: np.ndarray, p1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Longest inside segment of ``poly`` on lines perpendicular to p0->p1, crossing it."""
     axis = p1 - p0
     length = float(np.linalg.norm(axis))
@@ -190,7 +194,8 @@ def recist_from_deeplesion(coords8: Sequence[float] | str | np.ndarray, spacing_
         vals = np.asarray(coords8, dtype=np.float64).reshape(-1)
     if vals.size != 8 or not np.all(np.isfinite(vals)):
         raise ValueError(
-            f"DeepLesion Measurement_coordinates need 8 finite numbers (x1,y1,x2,y2 long; x3,y3,x4,y4 short), got {vals.tolist()}"
+            "DeepLesion Measurement_coordinates need 8 finite numbers "
+            f"(x1,y1,x2,y2 long; x3,y3,x4,y4 short), got {vals.tolist()}"
         )
     pts = vals.reshape(4, 2)[:, ::-1]  # (x, y) -> (row, col)
     return Recist(long_axis=pts[:2].copy(), short_axis=pts[2:].copy(), spacing_mm=float(spacing_mm))
