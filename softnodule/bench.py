@@ -40,9 +40,10 @@ def pymatting_max_abs_diff(cases, eps: float = 1e-5, radius: int = 1) -> float:
 
 def lnsm_build_seconds(n_cases: int, index) -> tuple[float, int, int]:
     """(seconds, built, skipped) to render + label ``n_cases`` LNSM-style cases on all cores."""
+    from .config import PROFILES
     from .data.lnsm import build_rows, lnsm_spec, select_split
 
-    spec = lnsm_spec("paper")
+    spec = lnsm_spec(PROFILES["paper"])  # explicit: SOFTNODULE_PROFILE must not shrink the pool
     ids = [nid for ids in select_split(spec, index).nodules.values() for nid in ids][:n_cases]
     t0 = time.perf_counter()
     rows, skipped = build_rows(ids, spec, workers=os.cpu_count(), progress=False, index=index)

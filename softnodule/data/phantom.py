@@ -40,7 +40,7 @@ from scipy import ndimage as ndi
 
 from .case import NoduleCase, NoduleRecord
 from .recist import measure_recist
-from .shapes import block_mean, consensus_vote, rasterize_polygons
+from .shapes import block_mean, consensus_vote, crop_origin, rasterize_polygons
 
 __all__ = ["ScannerAppearance", "LIDC_APPEARANCE", "LNSM_APPEARANCE", "APPEARANCES", "render_case"]
 
@@ -170,7 +170,8 @@ def _stable_key(text: str) -> list[int]:
 
 def _rngs(seed: int, nodule_id: str) -> tuple[np.random.Generator, ...]:
     """Independent streams: geometry, anatomy, nodule internals, scanner."""
-    ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *_stable_key(nodule_id)])
+    s64 = int(seed) % (1 << 64)  # any int seed; negative seeds wrap
+    ss = np.random.SeedSequence([s64 & 0xFFFFFFFF, s64 >> 32, *_stable_key(nodule_id)])
     return tuple(np.random.default_rng(s) for s in ss.spawn(4))
 
 
@@ -205,7 +206,10 @@ def _soft_disc(rr: np.ndarray, cc: np.ndarray, r0: float, c0: float, rad: float)
 # truth
 # --------------------------------------------------------------------------------------------
 def _truth(record: NoduleRecord, origin: tuple[float, float], size: int, k: int):
-    """Reader masks (1x), consensus (1x), true alpha and the high-res reader stack's union."""
+    """Reader masks (1x), consensus (1x), true alpha, mean reader coverage, any reader pixel at all.
+
+    Same numbers as `shapes.crop_annotations` (tested), computed on the readers' bounding box only.
+    """
     n = size * k
     hr = np.stack(
         [rasterize_polygons(p, inc, origin, size, k) for p, inc in zip(record.key_polygons, record.key_inclusion)]
@@ -590,10 +594,8 @@ def render_case(
     # crop placement: aligned to the scan's pixel grid
     m = max(0, int(max_offset_px))
     offset = rng_geo.integers(-m, m + 1, size=2) if m else np.zeros(2, dtype=np.int64)
-    origin = (
-        float(int(round(record.centroid_rc[0])) - size // 2 + int(offset[0])),
-        float(int(round(record.centroid_rc[1])) - size // 2 + int(offset[1])),
-    )
+    r0, c0 = crop_origin(record.centroid_rc, size, (int(offset[0]), int(offset[1])))
+    origin = (float(r0), float(c0))
 
     readers, consensus, alpha, mean_frac, any_hr = _truth(record, origin, size, k)
     if not any_hr:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from softnodule.config import PROFILES
 from softnodule.data import lnsm
 
 
@@ -66,4 +67,4 @@ def test_spec_hash_changes_with_any_parameter():
     a = lnsm.lnsm_spec("smoke")
     assert a.key() == lnsm.lnsm_spec("smoke").key()
     assert a.key() != lnsm.lnsm_spec("smoke", eps=1e-6).key()
-    assert a.key() != lnsm.lnsm_spec("quick").key()
+    assert a.key() != lnsm.lnsm_spec(PROFILES["paper"]).key()

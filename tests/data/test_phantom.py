@@ -176,7 +176,8 @@ def test_texture_ordering_solid_part_solid_ggo():
     big = [[_ellipse(CENTRE, 11.0 + d, 10.0 + d)] for d in (0.0, 0.5, -0.5)]
     hu = {}
     for tex in (1, 3, 5):
-        vals = [nodule_hu(c.image, c.consensus) for c in (render_case(make_record(big, texture=tex), seed=s) for s in range(4))]
+        cases = [render_case(make_record(big, texture=tex), seed=s) for s in range(4)]
+        vals = [nodule_hu(c.image, c.consensus) for c in cases]
         hu[tex] = float(np.median(vals))
     assert hu[5] > hu[3] > hu[1]
     assert -760 < hu[1] < -400  # ground glass
@@ -217,7 +218,8 @@ def test_lnsm_and_lidc_appearances_differ():
     rec = make_record()
     noise = {}
     for app in (LIDC_APPEARANCE, LNSM_APPEARANCE):
-        noise[app.name] = np.median([parenchyma_stats(render_case(rec, seed=s, appearance=app).image, None)[1] for s in range(6)])
+        cases = [render_case(rec, seed=s, appearance=app) for s in range(6)]
+        noise[app.name] = np.median([parenchyma_stats(c.image, None)[1] for c in cases])
     assert noise["lidc"] > 1.3 * noise["lnsm"]
     a = render_case(rec, seed=0, appearance=LIDC_APPEARANCE)
     b = render_case(rec, seed=0, appearance=LNSM_APPEARANCE)
@@ -274,3 +276,53 @@ def test_render_is_fast():
         render_case(rec, seed=s)
     per_case = (time.perf_counter() - t0) / 20
     assert per_case < 0.05, f"render_case took {per_case * 1000:.1f} ms per 64x64 case"
+
+
+def test_truth_matches_the_shared_crop_annotations():
+    """The renderer's fast truth equals `shapes.crop_annotations` (what the DICOM source uses)."""
+    from softnodule.data.shapes import crop_annotations
+
+    recs = [
+        make_record(),
+        make_record([[_ellipse(CENTRE, 12.0, 6.0, angle=0.4)], [_ellipse(CENTRE, 11.0, 7.0)], []]),
+        make_record([[_ellipse(CENTRE, 30.0, 25.0)] for _ in range(2)]),  # larger than a 32 px crop
+    ]
+    for rec in recs:
+        for size in (32, 64):
+            c = render_case(rec, seed=5, size=size)
+            ann = crop_annotations(rec, c.meta["origin_rc"], size, 8)
+            assert np.array_equal(c.readers, ann["readers"])
+            assert np.array_equal(c.consensus, ann["consensus"])
+            assert np.array_equal(c.true_alpha, ann["true_alpha"])
+
+
+def test_real_records_render(nodule_index):
+    """Real LIDC shapes from the index (built on first use, then cached): every kind renders."""
+    recs = nodule_index.records[:: max(1, len(nodule_index.records) // 40)]
+    for i, rec in enumerate(recs):
+        app = LIDC_APPEARANCE if i % 2 else LNSM_APPEARANCE
+        c = render_case(rec, seed=i, appearance=app)
+        assert c.readers.shape[0] == rec.n_readers
+        assert 0.0 <= c.true_alpha.min() and c.true_alpha.max() <= 1.0
+        assert np.isfinite(c.image).all() and c.recist.long_mm > 0
+
+
+def test_realism_against_the_real_lidc_crop(lidc_slabs, nodule_index, monkeypatch):
+    """Phantom vs the real 4-reader nodule of LIDC-IDRI-0001 (same shape, same crop)."""
+    from softnodule.data import dicom_source as ds
+    from softnodule.data.realism import edge_width_mm
+
+    monkeypatch.delenv("SOFTNODULE_LIDC_DIR", raising=False)
+    rec = max(nodule_index.for_patient("LIDC-IDRI-0001"), key=lambda r: r.n_readers)
+    real = ds.dicom_case(rec, size=64)
+    mean_r, noise_r = parenchyma_stats(real.image, real.consensus)
+    fake = [render_case(rec, seed=s) for s in range(4)]
+    mean_p = np.median([parenchyma_stats(c.image, c.consensus)[0] for c in fake])
+    noise_p = np.median([parenchyma_stats(c.image, c.consensus)[1] for c in fake])
+    assert abs(mean_p - mean_r) < 80  # lung density
+    assert 0.6 < noise_p / noise_r < 1.6  # visible fine-grain noise + texture
+    edge_r = edge_width_mm(real.image, real.consensus, real.spacing_mm)
+    edge_p = np.median([edge_width_mm(c.image, c.consensus, c.spacing_mm) for c in fake])
+    assert 0.5 < edge_p / edge_r < 1.5
+    assert nodule_hu(real.image, real.consensus) > 0
+    assert np.median([nodule_hu(c.image, c.consensus) for c in fake]) > -60  # solid, enhanced in the real scan

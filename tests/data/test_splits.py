@@ -61,8 +61,10 @@ def test_pools_are_disjoint(records):
 def test_real_pools_and_splits_hold_the_paper_counts(nodule_index):
     from softnodule.data.lnsm import lidc_spec, lnsm_spec, select_split
 
-    lnsm = select_split(lnsm_spec("paper"), nodule_index)
-    lidc = select_split(lidc_spec("paper"), nodule_index)
+    from softnodule.config import PROFILES
+
+    lnsm = select_split(lnsm_spec(PROFILES["paper"]), nodule_index)
+    lidc = select_split(lidc_spec(PROFILES["paper"]), nodule_index)
     for s in (lnsm, lidc):
         s.check_disjoint()
     assert lnsm.counts == {"train": 1000, "val": 100, "test": 400}
