@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,9 +42,36 @@ def list_notebooks(notebook_dir: Path | None = None, start: str | None = None) -
     return books
 
 
-def _children_peak_mb() -> float:
-    # ru_maxrss of terminated children (the papermill kernels) in KiB on Linux: the largest so far
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+class PeakMemory:
+    """Peak resident memory (MB) of this process's children (the notebook kernel), sampled 5x a second."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    continue
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None = None, out_dir: Path | None = None,
@@ -65,14 +92,15 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
     for i, nb in enumerate(books, 1):
         t0 = time.perf_counter()
         print(f"[{i}/{len(books)}] {nb.name} ...", end=" ", flush=True)
-        try:
-            pm.execute_notebook(str(nb), str(out_dir / nb.name), parameters={"profile": profile},
-                                kernel_name=kernel_name, progress_bar=False, cwd=str(nb.parent))
-            run = NotebookRun(nb.name, "ok", time.perf_counter() - t0, _children_peak_mb())
-        except PapermillExecutionError as exc:
-            msg = f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
-            run = NotebookRun(nb.name, "failed", time.perf_counter() - t0, _children_peak_mb(), msg)
-            failed = True
+        with PeakMemory() as mem:
+            try:
+                pm.execute_notebook(str(nb), str(out_dir / nb.name), parameters={"profile": profile},
+                                    kernel_name=kernel_name, progress_bar=False, cwd=str(nb.parent))
+                status, error = "ok", None
+            except PapermillExecutionError as exc:
+                status, error = "failed", f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
+                failed = True
+        run = NotebookRun(nb.name, status, time.perf_counter() - t0, round(mem.peak_mb, 1), error)
         runs.append(run)
         print(f"{run.status} in {run.wall_seconds:.1f} s" + (f" ({run.error})" if run.error else ""), flush=True)
         if failed:
@@ -84,7 +112,7 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
     entries.update({r.notebook: asdict(r) for r in runs})
     merged = [entries[k] for k in sorted(entries)]
     report = {"profile": profile, "notebooks": merged, "total_seconds": round(sum(e["wall_seconds"] for e in merged), 1),
-              "peak_memory_note": "peak_memory_mb: largest RSS of any notebook kernel so far in that run (ru_maxrss of children)"}
+              "peak_memory_note": "peak_memory_mb: peak RSS of the notebook's kernel and its children, sampled every 0.2 s"}
     atomic_write_text(report_path, json.dumps(report, indent=2))
     if failed:
         bad = runs[-1]

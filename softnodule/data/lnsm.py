@@ -272,3 +272,30 @@ def load_or_build(spec: DatasetSpec, *, progress: bool = True, workers: int | No
             arrays = {k: z[k] for k in z.files}
         return SoftMaskDataset(arrays, json.loads((out / "manifest.json").read_text()), out)
     return build_dataset(spec, progress=progress, workers=workers)
+
+
+#: The paper's split sizes (train, val, test), for tables that print "paper" next to "ours".
+PAPER_SPLITS = {"lnsm_style": (1000, 100, 400), "lidc_style": (387, 55, 544)}
+
+
+def summary_rows(datasets: list[SoftMaskDataset]) -> list[dict[str, Any]]:
+    """One row per dataset: nodules and patients per split, next to the paper's counts."""
+    rows = []
+    for ds in datasets:
+        m = ds.manifest
+        name = m["spec"]["name"]
+        paper = dict(zip(SPLIT_NAMES, PAPER_SPLITS[name]))
+        for s in SPLIT_NAMES:
+            rows.append({"dataset": name, "split": s, "nodules": m["counts"][s], "requested": m["requested"][s],
+                         "paper": paper[s], "patients": m["patients"][s]})
+        rows.append({"dataset": name, "split": "skipped", "nodules": len(m["skipped"]), "requested": None,
+                     "paper": None, "patients": None})
+    return rows
+
+
+def export_split(ds: SoftMaskDataset, folder: Path) -> Path:
+    """Copy a dataset's split file next to the results (small JSON, meant to be committed)."""
+    if ds.path is None:
+        raise ValueError("dataset has no cache folder; build it with load_or_build first")
+    name = ds.manifest["spec"]["name"]
+    return atomic_write_text(Path(folder) / f"split_{name}.json", (ds.path / "split.json").read_text())

@@ -88,6 +88,7 @@ def score_case(case: NoduleCase, labels: dict[str, np.ndarray]) -> dict[str, dic
             "dice_consensus": dice(binar, case.consensus),
             "dice_readers": float(np.mean([dice(binar, r) for r in case.readers])),
             "dice_true_alpha_05": dice(binar, truth >= 0.5),
+            "area_ratio": float(binar.sum() / max(int(case.consensus.sum()), 1)),
         }
     return out
 
@@ -106,7 +107,7 @@ def accuracy_table(cases: Sequence[NoduleCase], progress: bool = False, **label_
     rows = []
     for name in LABELS:
         row: dict[str, Any] = {"label": name, "description": LABEL_TITLES[name], "n": len(raw[name])}
-        for metric in ("mae", "mae_edge", "dice_consensus", "dice_readers", "dice_true_alpha_05"):
+        for metric in ("mae", "mae_edge", "dice_consensus", "dice_readers", "dice_true_alpha_05", "area_ratio"):
             vals = np.array([s[metric] for s in raw[name]], dtype=float)
             row[f"{metric}_mean"] = float(np.nanmean(vals))
             row[f"{metric}_std"] = float(np.nanstd(vals))
