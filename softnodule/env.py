@@ -45,10 +45,12 @@ def device_description(device: str = "auto") -> str:
 
 
 def git_commit() -> dict[str, Any]:
-    """Current commit and whether the tree has uncommitted changes (None outside a git checkout)."""
+    """Current commit and whether the code has uncommitted changes (None outside a git checkout)."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip())
+        # dirty = the CODE differs from the commit; the run's own outputs (results/, figures/) do not count
+        status = ["git", "status", "--porcelain", "--", ".", ":!results", ":!figures"]
+        dirty = bool(subprocess.run(status, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip())
         return {"commit": sha, "dirty": dirty}
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}
