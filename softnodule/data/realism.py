@@ -73,6 +73,17 @@ def parenchyma_stats(
     return float(img[lung].mean()), float(noise)
 
 
+def _image_and_mask(image_hu: np.ndarray, mask: np.ndarray, empty_message: str) -> tuple[np.ndarray, np.ndarray]:
+    """Float image and boolean mask of the same shape, the mask non-empty (else ValueError)."""
+    img = np.asarray(image_hu, dtype=np.float64)
+    m = np.asarray(mask, dtype=bool)
+    if m.shape != img.shape:
+        raise ValueError(f"mask shape {m.shape} differs from the image shape {img.shape}")
+    if not m.any():
+        raise ValueError(empty_message)
+    return img, m
+
+
 def nodule_hu(image_hu: np.ndarray, mask: np.ndarray) -> float:
     """Median HU inside the nodule.
 
@@ -85,12 +96,7 @@ def nodule_hu(image_hu: np.ndarray, mask: np.ndarray) -> float:
     ValueError
         For an empty mask or mismatched shapes.
     """
-    img = np.asarray(image_hu, dtype=np.float64)
-    m = np.asarray(mask, dtype=bool)
-    if m.shape != img.shape:
-        raise ValueError(f"mask shape {m.shape} differs from the image shape {img.shape}")
-    if not m.any():
-        raise ValueError("nodule_hu: the mask is empty; there is no nodule pixel to measure")
+    img, m = _image_and_mask(image_hu, mask, "nodule_hu: the mask is empty; there is no nodule pixel to measure")
     core = ndi.binary_erosion(m, structure=ndi.generate_binary_structure(2, 1))
     if not core.any():
         core = m
@@ -111,12 +117,7 @@ def edge_profile(
 
     Bins of ``bin_px`` from ``-reach_px`` to ``+reach_px``; bins with fewer than 3 pixels are dropped.
     """
-    img = np.asarray(image_hu, dtype=np.float64)
-    m = np.asarray(mask, dtype=bool)
-    if m.shape != img.shape:
-        raise ValueError(f"mask shape {m.shape} differs from the image shape {img.shape}")
-    if not m.any():
-        raise ValueError("edge profile: the mask is empty; there is no edge to measure")
+    img, m = _image_and_mask(image_hu, mask, "edge profile: the mask is empty; there is no edge to measure")
     d = _signed_distance(m)
     edges = np.arange(-reach_px, reach_px + bin_px / 2, bin_px)
     idx = np.digitize(d, edges) - 1

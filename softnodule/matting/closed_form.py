@@ -25,7 +25,7 @@ eps = 1e-5 on synthetic crops and 6e-8 on a real LIDC-IDRI-0001 crop.
 Why an own solver: no numba (pymatting compiles its kernels for ~45-50 s on the first import after
 installation), an exact solve, one channel, and no failure on one-sided trimaps. Measured on this
 project's 2-core CPU while other jobs ran (load ~2), median, trimap build included, pymatting
-1.1.16 on the same trimap (re-measure: ``pytest tests/matting/test_closed_form.py -k speed -s``):
+1.1.16 on the same trimap (our side is re-measured by ``softnodule bench matting --json``):
 
 ==========================================  ==============  ===========
 crop, nodule, band (unknown fraction)        this module     pymatting
