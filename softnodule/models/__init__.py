@@ -1,0 +1,53 @@
+"""PyTorch models of DSNet / SoftGAN (TNNLS §III-B): backbone, SR teacher, fusion stems, D.
+
+Typical use::
+
+    from softnodule.models import build_model, model_spec, SRGenerator, SRSegmenter
+    seg = build_model("dsnet", width=16, depth=4, sr_factor=2, feat_channels=32)
+    teacher = SRGenerator(factor=2, width=32)          # frozen, pre-trained SR teacher
+    model = SRSegmenter(seg, teacher)
+    out = model(x)            # x (B,1,H,W) in [-1,1] -> SegOutput(prob, soft), both (B,1,H,W)
+    model_spec("dsnet").soft_mask_loss, model_spec("dsnet").gan_loss   # -> True, True
+
+Modules: `blocks` (CBAM, sampling blocks), `backbone` (U-Net backbone, head, ``SegOutput``),
+`fusion` (SR Input / EDRFM / SDRFM / DRTM stems), `srgan` (SR teacher and its discriminator),
+`discriminators` (pixel-wise D), `dsnet` (U-Net baseline, ``DSNetSegmenter``), `pipeline`
+(``SRSegmenter``), `registry` (names, recipes, ``build_model``).
+"""
+
+from softnodule.models.backbone import SegmentationHead, SegOutput, UNetBackbone
+from softnodule.models.discriminators import PixelDiscriminator
+from softnodule.models.dsnet import STEMS, DSNetSegmenter, UNet
+from softnodule.models.fusion import DRTM, EDRFM, SDRFM, SelectiveFusion, SRInputStem
+from softnodule.models.pipeline import SRSegmenter
+from softnodule.models.registry import (
+    MODEL_NAMES,
+    ModelSpec,
+    build_model,
+    count_parameters,
+    model_spec,
+)
+from softnodule.models.srgan import SRDiscriminator, SRGenerator
+
+__all__ = [
+    "DRTM",
+    "EDRFM",
+    "MODEL_NAMES",
+    "SDRFM",
+    "STEMS",
+    "DSNetSegmenter",
+    "ModelSpec",
+    "PixelDiscriminator",
+    "SRDiscriminator",
+    "SRGenerator",
+    "SRInputStem",
+    "SRSegmenter",
+    "SegOutput",
+    "SegmentationHead",
+    "SelectiveFusion",
+    "UNet",
+    "UNetBackbone",
+    "build_model",
+    "count_parameters",
+    "model_spec",
+]
