@@ -40,6 +40,20 @@ class Profile:
         Seeds per configuration.
     bench_cases : int
         Phantom crops scored in the matting benchmark / accuracy tables.
+    width : int
+        Base width of the segmentation backbones (paper: 64, widths 64-128-256-512-512).
+    depth : int
+        Down-sampling stages of the backbones (paper: 5 at 256x256; 4 suits 64x64 inputs).
+    batch_size : int
+        Segmentation batch size (paper: 4).
+    sr_width : int
+        Feature channels of the SR generator; DRTM reads them (paper: 64).
+    sr_epochs : int
+        SR pretraining epochs.
+    sr_images : int
+        Phantom high-resolution images rendered for SR pretraining (real CT slices are added when present).
+    sr_hr_size : int
+        Side of the high-resolution SR training patches (the low-resolution side is this / sr_factor).
     """
 
     name: str
@@ -50,6 +64,13 @@ class Profile:
     epochs: int
     seeds: tuple[int, ...]
     bench_cases: int
+    width: int = 16
+    depth: int = 4
+    batch_size: int = 4
+    sr_width: int = 32
+    sr_epochs: int = 10
+    sr_images: int = 800
+    sr_hr_size: int = 64
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for provenance and cache keys)."""
@@ -57,9 +78,16 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", (24, 8, 16), (12, 4, 12), 64, 2, 1, (0,), 24),
-    "quick": Profile("quick", (1000, 100, 400), (387, 55, 544), 64, 2, 30, (0,), 200),
-    "paper": Profile("paper", (1000, 100, 400), (387, 55, 544), 64, 4, 100, (0, 1, 2), 500),
+    "smoke": Profile("smoke", (24, 8, 16), (12, 4, 12), crop=64, sr_factor=2, epochs=1, seeds=(0,), bench_cases=24,
+                     width=4, depth=2, batch_size=4, sr_width=8, sr_epochs=1, sr_images=24, sr_hr_size=32),
+    # quick: sized so that SR pretraining + DSNet training fit in ~30 min on 2 CPU cores (measured in
+    # notebooks 02/03; the numbers are in results/quick/).
+    "quick": Profile("quick", (1000, 100, 400), (387, 55, 544), crop=64, sr_factor=2, epochs=10, seeds=(0,),
+                     bench_cases=200, width=16, depth=4, batch_size=4, sr_width=32, sr_epochs=12, sr_images=800,
+                     sr_hr_size=64),
+    "paper": Profile("paper", (1000, 100, 400), (387, 55, 544), crop=64, sr_factor=4, epochs=100, seeds=(0, 1, 2),
+                     bench_cases=500, width=64, depth=5, batch_size=4, sr_width=64, sr_epochs=40, sr_images=4000,
+                     sr_hr_size=128),
 }
 
 #: Seed used when a caller gives none.

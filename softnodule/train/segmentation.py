@@ -1,0 +1,247 @@
+"""Adversarial Soft Mask training (DSNet III-C/D) and the Dice-only baselines, with resume and caching.
+
+Each step: the segmenter predicts (binary probability, Soft Mask); the pixel-wise discriminator is
+updated on cat(image, true Soft Mask) vs cat(image, predicted Soft Mask, detached); then the segmenter
+is updated on ``dice*Dice + soft*L1 + gan*GAN`` (weights and the GAN form are config). Which terms a
+model uses is part of its registry entry (`models.model_spec`). The SR teacher is frozen.
+
+Model selection is honest: validation every epoch, the checkpoint with the best validation Dice (at
+0.5) is kept, and the binarisation threshold is chosen on the validation split. The test split is not
+touched here (see `evaluate`).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import Profile
+from ..data.lnsm import SoftMaskDataset
+from ..data.torch_data import SegmentationArrays, epoch_batches, flip_augment, segmentation_arrays
+from ..env import resolve_device
+from ..losses import GANLoss, SegLossWeights, dice_loss, soft_mask_l1
+from ..metrics import best_threshold, per_image_metrics
+from ..models import PixelDiscriminator, SRSegmenter, build_model, model_spec
+from .checkpoints import (config_hash, load_checkpoint, read_result, restore_rng, rng_state, run_dir,
+                          save_checkpoint, write_result)
+from .sr import SRTeacher
+
+
+@dataclass(frozen=True)
+class SegConfig:
+    """Everything that determines a trained segmenter (with the dataset key and the teacher key)."""
+
+    model: str
+    width: int = 16
+    depth: int = 4
+    sr_factor: int = 2
+    feat_channels: int = 32
+    overrides: tuple[tuple[str, Any], ...] = ()
+    epochs: int = 10
+    batch_size: int = 4
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    poly_power: float = 0.9
+    weights: SegLossWeights = field(default_factory=SegLossWeights)
+    gan_mode: str = "vanilla"
+    d_width: int = 64
+    augment: bool = True
+    seed: int = 0
+
+    @staticmethod
+    def for_profile(model: str, profile: Profile, **overrides: Any) -> SegConfig:
+        """The profile's sizes (width, depth, SR factor, epochs, batch) for ``model``."""
+        base = SegConfig(model=model, width=profile.width, depth=profile.depth, sr_factor=profile.sr_factor,
+                         feat_channels=profile.sr_width, epochs=profile.epochs, batch_size=profile.batch_size)
+        return replace(base, **overrides)
+
+    def build(self) -> torch.nn.Module:
+        """The untrained segmenter."""
+        return build_model(self.model, width=self.width, depth=self.depth, sr_factor=self.sr_factor,
+                           feat_channels=self.feat_channels, **dict(self.overrides))
+
+
+@dataclass
+class TrainedSegmenter:
+    """A trained model ready for inference (teacher included), its config, cache key and run record."""
+
+    pipeline: SRSegmenter
+    config: SegConfig
+    key: str
+    result: dict[str, Any]
+
+    @property
+    def threshold(self) -> float:
+        return float(self.result["threshold"])
+
+
+@torch.no_grad()
+def predict(pipeline: SRSegmenter, images: np.ndarray, *, device: str = "auto", batch: int = 32
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Binary-head probabilities in [0, 1] and Soft Masks mapped back to [0, 1], both (N, 1, S, S)."""
+    dev = resolve_device(device)
+    pipeline.eval().to(dev)
+    probs, softs = [], []
+    for i in range(0, len(images), batch):
+        out = pipeline(torch.from_numpy(images[i : i + batch]).to(dev))
+        probs.append(out.prob.cpu().numpy())
+        softs.append(((out.soft + 1.0) / 2.0).cpu().numpy())
+    return np.concatenate(probs), np.concatenate(softs)
+
+
+def _val_dice(pipeline: SRSegmenter, val: SegmentationArrays, dev: str) -> float:
+    prob, _ = predict(pipeline, val.image, device=dev)
+    return float(np.mean(per_image_metrics(prob[:, 0] > 0.5, val.binary[:, 0] > 0.5)["dice"]))
+
+
+def poly_schedule(opt: torch.optim.Optimizer, total_iters: int, power: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """The "poly" policy, stepped per iteration: lr = base * (1 - it / total) ** power."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda it: max(1.0 - it / total_iters, 0.0) ** power)
+
+
+def train_step(pipeline: SRSegmenter, x: torch.Tensor, soft_gt: torch.Tensor, bin_gt: torch.Tensor, *,
+               opt: torch.optim.Optimizer, weights: SegLossWeights, soft_mask_loss: bool,
+               disc: PixelDiscriminator | None = None, opt_d: torch.optim.Optimizer | None = None,
+               gan: GANLoss | None = None) -> dict[str, float]:
+    """One alternating update: the discriminator (if any), then the segmenter. Returns the loss terms.
+
+    The discriminator sees cat(image, Soft Mask) in [-1, 1]: the reference mask as real, the detached
+    prediction as fake. The segmenter's adversarial term re-runs the updated discriminator.
+    """
+    out = pipeline(x)
+    parts = {"dice": dice_loss(out.prob, bin_gt)}
+    if soft_mask_loss:
+        parts["l1"] = soft_mask_l1(out.soft, soft_gt)
+    logged: dict[str, float] = {}
+    if disc is not None:
+        real, fake = torch.cat([x, soft_gt * 2.0 - 1.0], 1), torch.cat([x, out.soft.detach()], 1)
+        opt_d.zero_grad(set_to_none=True)
+        d_loss = 0.5 * (gan(disc(real), True) + gan(disc(fake), False))
+        d_loss.backward()
+        opt_d.step()
+        logged["d_loss"] = float(d_loss.detach())
+        parts["gan"] = gan(disc(torch.cat([x, out.soft], 1)), True)
+    loss = weights.dice * parts["dice"] + weights.soft * parts.get("l1", 0.0) + weights.gan * parts.get("gan", 0.0)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in parts.items()}, **logged}
+
+
+def _keys(cfg: SegConfig, dataset: SoftMaskDataset, teacher: SRTeacher | None) -> tuple[bool, str]:
+    spec = model_spec(cfg.model)
+    if spec.needs_sr and teacher is None:
+        raise ValueError(f"model {cfg.model!r} reads the SR teacher: pass teacher= (see train.sr.train_sr)")
+    if spec.needs_sr and teacher.config.factor != cfg.sr_factor:
+        raise ValueError(f"teacher factor x{teacher.config.factor} != model sr_factor x{cfg.sr_factor}")
+    return spec.needs_sr, config_hash(cfg, dataset.manifest["key"], teacher.key if spec.needs_sr else None)
+
+
+def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset, teacher: SRTeacher | None = None, *,
+                    device: str = "auto", progress: bool = True,
+                    on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainedSegmenter:
+    """Train (or resume, or load from the cache) ``cfg.model`` on ``dataset``'s train split.
+
+    An interrupted run (Ctrl-C, killed process) resumes after its last completed epoch and ends with
+    the same weights as an uninterrupted run: batches and flips are seeded per epoch and the optimiser,
+    scheduler, best-so-far weights and torch's random state are checkpointed every epoch.
+    """
+    from tqdm.auto import tqdm
+
+    needs_sr, key = _keys(cfg, dataset, teacher)
+    spec = model_spec(cfg.model)
+    name = dataset.manifest["spec"]["name"]
+    folder = run_dir("segmenters", f"{cfg.model}-{name}", key)
+    dev = resolve_device(device)
+    torch.manual_seed(cfg.seed)
+    model = cfg.build()
+    pipeline = SRSegmenter(model, teacher.generator if needs_sr else None)
+    done = read_result(folder)
+    if done is not None:
+        model.load_state_dict(load_checkpoint(folder / "weights.pt")["model"])
+        return TrainedSegmenter(pipeline.eval(), cfg, key, done)
+
+    train, val = segmentation_arrays(dataset, "train"), segmentation_arrays(dataset, "val")
+    batches_per_epoch = len(epoch_batches(len(train), cfg.batch_size, seed=cfg.seed, epoch=0))
+    total_iters = max(batches_per_epoch * cfg.epochs, 1)
+    disc = PixelDiscriminator(2, cfg.d_width) if spec.gan_loss else None
+    gan = GANLoss(cfg.gan_mode) if spec.gan_loss else None
+    opt_d = sched_d = None
+    pipeline.to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
+    sched = poly_schedule(opt, total_iters, cfg.poly_power)
+    if disc is not None:
+        disc.to(dev)
+        opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=cfg.betas)
+        sched_d = poly_schedule(opt_d, total_iters, cfg.poly_power)
+    history: list[dict[str, Any]] = []
+    start, seconds, best = 0, 0.0, {"dice": -1.0, "epoch": 0, "state": copy.deepcopy(model.state_dict())}
+    if (folder / "last.pt").exists():
+        state = load_checkpoint(folder / "last.pt", dev)
+        model.load_state_dict(state["model"]), opt.load_state_dict(state["opt"]), sched.load_state_dict(state["sched"])
+        if disc is not None:
+            disc.load_state_dict(state["disc"]), opt_d.load_state_dict(state["opt_d"])
+            sched_d.load_state_dict(state["sched_d"])
+        restore_rng(state["rng"])
+        start, history, seconds, best = state["epoch"] + 1, state["history"], state["seconds"], state["best"]
+
+    for epoch in range(start, cfg.epochs):
+        t0 = time.perf_counter()
+        pipeline.train()
+        sums: dict[str, float] = {}
+        batches = epoch_batches(len(train), cfg.batch_size, seed=cfg.seed, epoch=epoch)
+        for step, idx in enumerate(tqdm(batches, desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}",
+                                        disable=not progress, leave=False)):
+            arrays = [train.image[idx], train.soft[idx], train.binary[idx]]
+            if cfg.augment:
+                arrays = flip_augment(arrays, seed=cfg.seed, epoch=epoch, step=step)
+            x, soft_gt, bin_gt = (torch.from_numpy(a).to(dev) for a in arrays)
+            losses = train_step(pipeline, x, soft_gt, bin_gt, opt=opt, weights=cfg.weights,
+                                soft_mask_loss=spec.soft_mask_loss, disc=disc, opt_d=opt_d, gan=gan)
+            sched.step()
+            if disc is not None:
+                sched_d.step()
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+        epoch_seconds = time.perf_counter() - t0
+        seconds += epoch_seconds
+        val_dice = _val_dice(pipeline, val, dev)
+        if val_dice > best["dice"]:
+            best = {"dice": val_dice, "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
+        row = {"epoch": epoch + 1, **{k: v / len(batches) for k, v in sums.items()}, "val_dice": val_dice,
+               "lr": sched.get_last_lr()[0], "ms_per_iter": 1000.0 * epoch_seconds / len(batches)}
+        history.append(row)
+        state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                 "rng": rng_state(), "epoch": epoch, "history": history, "seconds": seconds, "best": best}
+        if disc is not None:
+            state |= {"disc": disc.state_dict(), "opt_d": opt_d.state_dict(), "sched_d": sched_d.state_dict()}
+        save_checkpoint(folder / "last.pt", state)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+
+    model.load_state_dict(best["state"])
+    save_checkpoint(folder / "weights.pt", {"model": model.state_dict()})
+    val_prob, _ = predict(pipeline, val.image, device=dev)
+    threshold, val_dice_at_t = best_threshold(val_prob[:, 0], val.binary[:, 0] > 0.5)
+    result = {"config": asdict(cfg), "key": key, "dataset": name, "dataset_key": dataset.manifest["key"],
+              "teacher_key": teacher.key if needs_sr else None, "history": history, "best_epoch": best["epoch"],
+              "val_dice_at_0.5": best["dice"], "threshold": float(threshold), "val_dice_at_threshold": val_dice_at_t,
+              "train_seconds": round(seconds, 2), "n_train": len(train), "n_val": len(val), "device": dev,
+              "ms_per_iter": float(np.mean([h["ms_per_iter"] for h in history])) if history else None}
+    write_result(folder, result)
+    return TrainedSegmenter(pipeline.cpu().eval(), cfg, key, result)
+
+
+def evaluate(trained: TrainedSegmenter, arrays: SegmentationArrays, *, threshold: float | None = None,
+             device: str = "auto") -> dict[str, Any]:
+    """Predictions and per-image metrics on one split (binarised at the validation-chosen threshold)."""
+    t = trained.threshold if threshold is None else float(threshold)
+    prob, soft = predict(trained.pipeline, arrays.image, device=device)
+    per_image = per_image_metrics(prob[:, 0] > t, arrays.binary[:, 0] > 0.5)
+    return {"threshold": t, "prob": prob, "soft": soft, "per_image": per_image}

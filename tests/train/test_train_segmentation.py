@@ -1,0 +1,98 @@
+"""Adversarial Soft Mask training: determinism, resume == uninterrupted, caching, honest selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from softnodule.data.sr_data import SRImageSet
+from softnodule.train import SegConfig, SRConfig, evaluate, load_or_train, train_sr
+from softnodule.data.torch_data import segmentation_arrays
+
+TINY = dict(width=4, depth=2, sr_factor=2, feat_channels=4, batch_size=4)
+
+
+def _teacher(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    hr = np.clip(rng.normal(0, 0.3, (8, 1, 16, 16)), -1, 1).astype(np.float32)
+    images = SRImageSet(hr, [f"phantom:{i}" for i in range(8)])
+    return train_sr(SRConfig(factor=2, width=4, d_width=4, epochs=1, warmup_epochs=1, batch_size=4), images,
+                    images, progress=False)
+
+
+def _weights(trained) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in trained.pipeline.segmenter.state_dict().items()}
+
+
+def test_dsnet_resume_equals_uninterrupted(disc_dataset, tmp_cache, monkeypatch, tmp_path):
+    teacher = _teacher()
+    cfg = SegConfig(model="dsnet", epochs=2, **TINY)
+    full = load_or_train(cfg, disc_dataset, teacher, progress=False)
+
+    monkeypatch.setenv("SOFTNODULE_CACHE", str(tmp_path / "second"))
+    teacher2 = _teacher()
+
+    def interrupt(epoch, row):
+        if epoch == 0:
+            raise KeyboardInterrupt  # what Ctrl-C raises mid-run
+
+    with pytest.raises(KeyboardInterrupt):
+        load_or_train(cfg, disc_dataset, teacher2, progress=False, on_epoch_end=interrupt)
+    epochs_seen = []
+    resumed = load_or_train(cfg, disc_dataset, teacher2, progress=False, on_epoch_end=lambda e, r: epochs_seen.append(e))
+    assert epochs_seen == [1]  # continued after the last completed epoch
+    a, b = _weights(full), _weights(resumed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert [h["val_dice"] for h in full.result["history"]] == [h["val_dice"] for h in resumed.result["history"]]
+    assert full.threshold == resumed.threshold
+
+
+def test_finished_run_is_loaded_not_retrained(disc_dataset, tmp_cache):
+    cfg = SegConfig(model="unet", epochs=1, **TINY)
+    first = load_or_train(cfg, disc_dataset, progress=False)
+    calls = []
+    again = load_or_train(cfg, disc_dataset, progress=False, on_epoch_end=lambda e, r: calls.append(e))
+    assert calls == [] and again.key == first.key
+    assert all(torch.equal(x, y) for x, y in zip(_weights(first).values(), _weights(again).values()))
+    changed = load_or_train(SegConfig(model="unet", epochs=1, lr=1e-3, **TINY), disc_dataset, progress=False)
+    assert changed.key != first.key
+
+
+def test_loss_falls_and_selection_uses_validation_only(disc_dataset, tmp_cache):
+    cfg = SegConfig(model="softgan", epochs=4, lr=2e-3, **TINY)
+    trained = load_or_train(cfg, disc_dataset, progress=False)
+    hist = trained.result["history"]
+    assert hist[-1]["dice"] < hist[0]["dice"]  # the Dice term decreases on this easy task
+    assert {"l1", "gan", "d_loss"} <= set(hist[0])
+    best = max(range(len(hist)), key=lambda i: (hist[i]["val_dice"], -i))
+    assert trained.result["best_epoch"] == best + 1
+    assert 0.05 <= trained.threshold <= 0.95
+    assert trained.result["n_val"] == 4
+    ev = evaluate(trained, segmentation_arrays(disc_dataset, "test"))
+    assert ev["threshold"] == trained.threshold and ev["prob"].shape == (4, 1, 32, 32)
+    assert np.all((ev["soft"] >= 0) & (ev["soft"] <= 1))
+
+
+def test_dice_only_models_have_no_discriminator(disc_dataset, tmp_cache):
+    trained = load_or_train(SegConfig(model="unet", epochs=1, **TINY), disc_dataset, progress=False)
+    assert set(trained.result["history"][0]) >= {"dice", "loss"}
+    assert "d_loss" not in trained.result["history"][0] and "l1" not in trained.result["history"][0]
+
+
+def test_sr_models_need_a_matching_teacher(disc_dataset, tmp_cache):
+    with pytest.raises(ValueError, match="teacher"):
+        load_or_train(SegConfig(model="dsnet", epochs=1, **TINY), disc_dataset, None, progress=False)
+    with pytest.raises(ValueError, match="factor"):
+        load_or_train(SegConfig(model="dsnet", epochs=1, **{**TINY, "sr_factor": 4}), disc_dataset, _teacher(),
+                      progress=False)
+
+
+def test_checkpoints_load_with_weights_only(disc_dataset, tmp_cache):
+    from softnodule.train.checkpoints import load_checkpoint
+
+    trained = load_or_train(SegConfig(model="unet", epochs=1, **TINY), disc_dataset, progress=False)
+    folders = list((tmp_cache / "segmenters").iterdir())
+    assert len(folders) == 1 and {p.name for p in folders[0].iterdir()} >= {"last.pt", "weights.pt", "result.json"}
+    state = load_checkpoint(folders[0] / "last.pt")  # weights_only=True inside
+    assert state["epoch"] == 0 and trained.result["best_epoch"] == 1
