@@ -77,4 +77,10 @@ def bench_matting(cases: int = 200, lnsm_cases: int = 1000) -> dict[str, Any]:
     }
 
 
-BENCHES = {"matting": bench_matting}
+def _bench_train(**kwargs: Any) -> dict[str, Any]:
+    from .bench_train import bench_train
+
+    return bench_train(**kwargs)
+
+
+BENCHES = {"matting": bench_matting, "train": _bench_train}

@@ -67,8 +67,9 @@ def _cmd_data_build(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
-    result: dict[str, Any] = bench.BENCHES[args.what](**({"cases": args.cases, "lnsm_cases": args.lnsm_cases}
-                                                          if args.what == "matting" else {}))
+    kwargs = ({"cases": args.cases, "lnsm_cases": args.lnsm_cases} if args.what == "matting"
+              else {"iters": args.iters, "reps": args.reps})
+    result: dict[str, Any] = bench.BENCHES[args.what](**kwargs)
     if args.json:
         print(json.dumps(result))
     else:
@@ -100,10 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_cmd_data_build)
 
     b = sub.add_parser("bench", help="benchmarks (performance targets are checked here, not in tests)")
-    b.add_argument("what", choices=("matting",))
+    b.add_argument("what", choices=("matting", "train"))
     b.add_argument("--json", action="store_true")
     b.add_argument("--cases", type=int, default=200, help="phantom crops for timings and alpha_mae (>= 200)")
     b.add_argument("--lnsm-cases", type=int, default=1000, help="cases built for lnsm_build_s_per_1000")
+    b.add_argument("--iters", type=int, default=8, help="train: timed training steps per model")
+    b.add_argument("--reps", type=int, default=30, help="train: timed inference repetitions per model")
     b.set_defaults(func=_cmd_bench)
     return p
 
