@@ -81,3 +81,18 @@ def test_pixel_discriminator_pixelwise_logits() -> None:
     assert diff[:, 5, 7].min() > 0
     diff[:, 5, 7] = 0
     assert diff.max() == 0
+
+
+def test_residual_generator_adds_detail_to_bicubic():
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    gen = SRGenerator(factor=2, width=8, n_blocks=1, residual=True).eval()
+    lr = torch.rand(2, 1, 8, 8) * 2 - 1
+    with torch.no_grad():
+        gen.tail.weight.zero_()
+        sr, feats = gen.forward_features(lr)
+    bicubic = F.interpolate(lr, scale_factor=2, mode="bicubic", align_corners=False).clamp(-1, 1)
+    assert torch.allclose(sr, bicubic) and feats.shape == (2, 8, 16, 16)
+    plain = SRGenerator(factor=2, width=8, n_blocks=1)
+    assert not plain.residual and sum(p.numel() for p in plain.parameters()) == sum(p.numel() for p in gen.parameters())
