@@ -21,12 +21,9 @@ def load_or_train(cfg: SegConfig, dataset, teacher: SRTeacher | None = None, **k
 def load_or_train_teacher(profile, datasets, index, *, use_real: bool = True, progress: bool = True,
                           **overrides: Any) -> SRTeacher:
     """The profile's SR teacher, trained on phantoms of the datasets' training nodules (+ real CT)."""
-    from ..data.sr_data import sr_training_sets
+    from ..experiments.sr_pretraining import run_sr_pretraining
 
-    cfg = SRConfig.for_profile(profile, **overrides)
-    train, held = sr_training_sets(datasets, index, n_phantom=profile.sr_images, size=profile.sr_hr_size,
-                                   seed=cfg.seed, use_real=use_real, progress=progress)
-    return train_sr(cfg, train, held, progress=progress)
+    return run_sr_pretraining(profile, datasets, index, use_real=use_real, progress=progress, **overrides)[0]
 
 
 __all__ = ["SRConfig", "SRTeacher", "SegConfig", "TrainedSegmenter", "config_hash", "evaluate", "evaluate_sr",
