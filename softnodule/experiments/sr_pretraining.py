@@ -11,17 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..data.sr_data import SRImageSet, bicubic_upsample, downsample, sr_training_sets
-from ..train.sr import SRConfig, SRTeacher, evaluate_sr, super_resolve, train_sr
-
-
-def run_sr_pretraining(profile, datasets: Sequence, index, *, use_real: bool = True, progress: bool = True,
-                       **overrides: Any) -> tuple[SRTeacher, SRImageSet, SRImageSet]:
-    """Render/collect the SR images and load or train the profile's teacher on them."""
-    cfg = SRConfig.for_profile(profile, **overrides)
-    train, held = sr_training_sets(datasets, index, n_phantom=profile.sr_images, size=profile.sr_hr_size,
-                                   seed=cfg.seed, use_real=use_real, progress=progress)
-    return train_sr(cfg, train, held, progress=progress), train, held
+from ..data.sr_data import SRImageSet, bicubic_upsample, downsample
+from ..train.sr import SRTeacher, evaluate_sr, super_resolve
+from ..train.sr import teacher_for_profile as run_sr_pretraining  # noqa: F401  (the notebooks' entry point)
 
 
 def _subset(images: SRImageSet, kind: str) -> SRImageSet:

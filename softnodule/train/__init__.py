@@ -10,7 +10,7 @@ from typing import Any
 
 from .checkpoints import config_hash, load_checkpoint, save_checkpoint
 from .segmentation import SegConfig, TrainedSegmenter, evaluate, predict, train_segmenter
-from .sr import SRConfig, SRTeacher, evaluate_sr, train_sr
+from .sr import SRConfig, SRTeacher, evaluate_sr, teacher_for_profile, train_sr
 
 
 def load_or_train(cfg: SegConfig, dataset, teacher: SRTeacher | None = None, **kwargs: Any) -> TrainedSegmenter:
@@ -21,9 +21,7 @@ def load_or_train(cfg: SegConfig, dataset, teacher: SRTeacher | None = None, **k
 def load_or_train_teacher(profile, datasets, index, *, use_real: bool = True, progress: bool = True,
                           **overrides: Any) -> SRTeacher:
     """The profile's SR teacher, trained on phantoms of the datasets' training nodules (+ real CT)."""
-    from ..experiments.sr_pretraining import run_sr_pretraining
-
-    return run_sr_pretraining(profile, datasets, index, use_real=use_real, progress=progress, **overrides)[0]
+    return teacher_for_profile(profile, datasets, index, use_real=use_real, progress=progress, **overrides)[0]
 
 
 __all__ = ["SRConfig", "SRTeacher", "SegConfig", "TrainedSegmenter", "config_hash", "evaluate", "evaluate_sr",

@@ -191,3 +191,17 @@ def _frozen(gen: SRGenerator, cfg: SRConfig, key: str, result: dict[str, Any]) -
     for p in gen.parameters():
         p.requires_grad_(False)
     return SRTeacher(gen, cfg, key, result)
+
+
+def teacher_for_profile(profile: Profile, datasets, index, *, use_real: bool = True, progress: bool = True,
+                        **overrides: Any) -> tuple[SRTeacher, SRImageSet, SRImageSet]:
+    """Render/collect the SR images for ``profile`` and load or train its teacher on them.
+
+    Returns the teacher with its training and held-out images (for tables and panels).
+    """
+    from ..data.sr_data import sr_training_sets
+
+    cfg = SRConfig.for_profile(profile, **overrides)
+    train, held = sr_training_sets(datasets, index, n_phantom=profile.sr_images, size=profile.sr_hr_size,
+                                   seed=cfg.seed, use_real=use_real, progress=progress)
+    return train_sr(cfg, train, held, progress=progress), train, held
