@@ -12,16 +12,20 @@ Typical use::
 Modules: `blocks` (CBAM, sampling blocks), `backbone` (U-Net backbone, head, ``SegOutput``),
 `fusion` (SR Input / EDRFM / SDRFM / DRTM stems), `srgan` (SR teacher and its discriminator),
 `discriminators` (pixel-wise D), `dsnet` (U-Net baseline, ``DSNetSegmenter``), `pipeline`
-(``SRSegmenter``), `registry` (names, recipes, ``build_model``).
+(``SRSegmenter``), `baselines` (comparison models of TNNLS Table I / conference Table 1:
+CF-CNN, DB-ResNet, UNet++, Inf-Net, MedT, DeepLabV3+, Attention U-Net, CE-Net, UNet 3+),
+`registry` (names, recipes, ``build_model``, ``TABLE1_BASELINES``).
 """
 
 from softnodule.models.backbone import SegmentationHead, SegOutput, UNetBackbone
+from softnodule.models.baselines import BASELINE_NAMES, LogitSegmenter, SRImageSegmenter
 from softnodule.models.discriminators import PixelDiscriminator
 from softnodule.models.dsnet import STEMS, DSNetSegmenter, UNet
 from softnodule.models.fusion import DRTM, EDRFM, SDRFM, SelectiveFusion, SRInputStem
 from softnodule.models.pipeline import SRSegmenter
 from softnodule.models.registry import (
     MODEL_NAMES,
+    TABLE1_BASELINES,
     ModelSpec,
     build_model,
     count_parameters,
@@ -30,16 +34,20 @@ from softnodule.models.registry import (
 from softnodule.models.srgan import SRDiscriminator, SRGenerator
 
 __all__ = [
+    "BASELINE_NAMES",
     "DRTM",
     "EDRFM",
     "MODEL_NAMES",
     "SDRFM",
     "STEMS",
+    "TABLE1_BASELINES",
     "DSNetSegmenter",
+    "LogitSegmenter",
     "ModelSpec",
     "PixelDiscriminator",
     "SRDiscriminator",
     "SRGenerator",
+    "SRImageSegmenter",
     "SRInputStem",
     "SRSegmenter",
     "SegOutput",

@@ -1,8 +1,13 @@
-"""Named models: one name per row of the DSNet ablation, with its training recipe.
+"""Named models: one name per row of the DSNet ablation and of the comparison tables, with recipes.
 
 ``build_model(name)`` returns the segmenter only (never the SR teacher); ``model_spec(name)``
 says what it reproduces and which losses it trains with (Dice always; Soft Mask L1 and the
 pixel-wise GAN loss where the row adds them).
+
+:data:`MODEL_NAMES` lists the nine DSNet/SoftGAN ablation models first (``unet`` ...
+``softgan``), then the eleven comparison baselines of TNNLS Table I and the conference paper's
+Table 1 (``stem == "baseline"``, built by :mod:`softnodule.models.baselines`, Dice only).
+:data:`TABLE1_BASELINES` gives the comparison rows in the papers' order, starting with ``unet``.
 """
 
 from __future__ import annotations
@@ -11,9 +16,17 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from softnodule.models.baselines import build_baseline
 from softnodule.models.dsnet import DSNetSegmenter, UNet
 
-__all__ = ["MODEL_NAMES", "ModelSpec", "build_model", "count_parameters", "model_spec"]
+__all__ = [
+    "MODEL_NAMES",
+    "TABLE1_BASELINES",
+    "ModelSpec",
+    "build_model",
+    "count_parameters",
+    "model_spec",
+]
 
 
 @dataclass(frozen=True)
@@ -29,7 +42,8 @@ class ModelSpec:
     needs_sr : bool
         Whether the model reads the SR teacher's image/features.
     stem : str
-        ``DSNetSegmenter`` stem (``"unet"`` for the plain U-Net).
+        ``DSNetSegmenter`` stem (``"unet"`` for the plain U-Net, ``"baseline"`` for the
+        comparison baselines of :mod:`softnodule.models.baselines`).
     paper_row : str
         The table row it reproduces.
     soft_mask_loss : bool
@@ -129,9 +143,124 @@ _SPECS: tuple[ModelSpec, ...] = (
         soft_mask_loss=True,
         gan_loss=True,
     ),
+    ModelSpec(
+        name="cfcnn",
+        description="central focused CNN: two-scale branches + central pooling (dense, 2-D)",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="TNNLS Table I: CF-CNN [11]",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="dbresnet",
+        description="dual-branch residual net + central intensity pooling (dense, 2-D)",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="TNNLS Table I: DB-ResNet [14]",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="unetpp",
+        description="UNet++ (MONAI BasicUNetPlusPlus, 4 levels, no deep supervision)",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="TNNLS Table I: UNet++ [24]",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="infnet",
+        description="compact Inf-Net: Res2Net-style encoder, PPD, reverse attention, edge features",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="TNNLS Table I: INFNet [25]",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="infnet_sr",
+        description="compact Inf-Net on the SR image, area-averaged to the input grid",
+        needs_sr=True,
+        stem="baseline",
+        paper_row="TNNLS Table I: INFNet† [25] (SR image as input)",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="medt",
+        description="compact MedT: gated axial attention, LoGo global + local patch branches",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="TNNLS Table I: MedT [28]",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="medt_sr",
+        description="compact MedT on the SR image, area-averaged to the input grid",
+        needs_sr=True,
+        stem="baseline",
+        paper_row="TNNLS Table I: MedT† [28] (SR image as input)",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="deeplabv3p",
+        description="compact DeepLabV3+: residual encoder, ASPP, low-level decoder",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="conference Table 1: DeeplabV3+",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="attention_unet",
+        description="Attention U-Net (MONAI AttentionUnet)",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="conference Table 1: Attention UNet",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="cenet",
+        description="CE-Net: ResNet-34-style encoder (from scratch), DAC, RMP, decoder",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="conference Table 1: CENet",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="unet3p",
+        description="UNet 3+: full-scale skips (no deep supervision, no CGM)",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="conference Table 1: UNet3+",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
 )
 _BY_NAME = {s.name: s for s in _SPECS}
 MODEL_NAMES: tuple[str, ...] = tuple(s.name for s in _SPECS)
+#: TNNLS Table I rows (UNet, CF-CNN, DB-ResNet, UNet++, INFNet, INFNet†, MedT, MedT†), then the
+#: conference Table 1 rows not in it (DeeplabV3+, Attention UNet, CENet, UNet3+)
+TABLE1_BASELINES: tuple[str, ...] = (
+    "unet",
+    "cfcnn",
+    "dbresnet",
+    "unetpp",
+    "infnet",
+    "infnet_sr",
+    "medt",
+    "medt_sr",
+    "deeplabv3p",
+    "attention_unet",
+    "cenet",
+    "unet3p",
+)
 
 
 def model_spec(name: str) -> ModelSpec:
@@ -160,18 +289,27 @@ def build_model(
     name : str
         One of :data:`MODEL_NAMES`.
     width, depth : int
-        Backbone width and number of down-sampling steps.
+        Backbone width and number of down-sampling steps (baselines with a fixed layout ignore
+        or clamp ``depth``; see :mod:`softnodule.models.baselines`).
     sr_factor, feat_channels : int
-        SR teacher's factor and feature channels (ignored by models without SR).
+        SR teacher's factor and feature channels (ignored by models without SR; no baseline
+        reads the SR features).
     **overrides
-        Extra constructor arguments, e.g. ``detail_texture=False``, ``selective_fusion=False``.
+        Extra constructor arguments, e.g. ``detail_texture=False``, ``selective_fusion=False``
+        (DSNet) or ``output_stride=8`` (DeepLabV3+).
 
     Returns
     -------
     nn.Module
-        ``UNet`` or ``DSNetSegmenter``; ``forward(x, sr=None, sr_feats=None) -> SegOutput``.
+        ``UNet``, ``DSNetSegmenter`` or a baseline of :mod:`softnodule.models.baselines`;
+        ``forward(x, sr=None, sr_feats=None) -> SegOutput``.
     """
     spec = model_spec(name)
+    if spec.stem == "baseline":
+        return build_baseline(
+            name, width=width, depth=depth, sr_factor=sr_factor, feat_channels=feat_channels,
+            **overrides,
+        )
     if spec.stem == "unet":
         return UNet(width=width, depth=depth, **overrides)  # type: ignore[arg-type]
     kwargs: dict[str, object] = {
