@@ -64,6 +64,22 @@ def _cmd_data_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
+    from .data.fetch import FetchError, fetch_isbi, promise12_instructions
+
+    if args.which == "promise12":
+        ok, text = promise12_instructions()
+        print(text)
+        return 0 if ok else 2
+    try:
+        dest = fetch_isbi(timeout=args.timeout)
+    except FetchError as exc:
+        print(f"softnodule: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"ISBI 2012 training data ready at {dest} (found automatically; or set SOFTNODULE_ISBI_DIR)")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
@@ -99,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("which", choices=("lnsm", "lidc"))
     db.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
     db.set_defaults(func=_cmd_data_build)
+    df = dsub.add_parser("fetch", help="download ISBI 2012 (verified) / explain how to get PROMISE12")
+    df.add_argument("which", choices=("isbi2012", "promise12"))
+    df.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    df.set_defaults(func=_cmd_data_fetch)
 
     b = sub.add_parser("bench", help="benchmarks (performance targets are checked here, not in tests)")
     b.add_argument("what", choices=("matting", "train"))
