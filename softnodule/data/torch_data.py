@@ -67,3 +67,46 @@ def flip_augment(arrays: list[np.ndarray], *, seed: int, epoch: int, step: int) 
     if rng.random() < 0.5:
         out = [a[..., ::-1, :] for a in out]
     return [np.ascontiguousarray(a) for a in out]
+
+
+class ArraySplits:
+    """A dataset given directly as model-ready splits (ISBI folds, alternative soft targets, ...).
+
+    It quacks like :class:`SoftMaskDataset` where training needs it: ``manifest["key"]`` (part of the
+    training cache key), ``manifest["spec"]["name"]`` and :func:`dataset_arrays`.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name (names the training run folders).
+    key : str
+        Content key: must change whenever any array changes.
+    splits : dict
+        ``{"train": SegmentationArrays, "val": ..., "test": ...}``.
+    notes : dict, optional
+        Extra manifest entries (provenance).
+    """
+
+    def __init__(self, name: str, key: str, splits: dict[str, SegmentationArrays],
+                 notes: dict[str, object] | None = None) -> None:
+        self.splits = splits
+        self.manifest = {"key": key, "spec": {"name": name}, **(notes or {})}
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.splits.items()}
+
+    def split(self, name: str) -> SegmentationArrays:
+        """One split; ValueError naming the available ones if absent or empty."""
+        arrays = self.splits.get(name)
+        if arrays is None or len(arrays) == 0:
+            raise ValueError(f"{self.manifest['spec']['name']}: the {name!r} split is missing or empty "
+                             f"(have {sorted(self.splits)})")
+        return arrays
+
+
+def dataset_arrays(ds: SoftMaskDataset | ArraySplits, split: str) -> SegmentationArrays:
+    """Model-ready arrays of one split of either kind of dataset."""
+    if isinstance(ds, ArraySplits):
+        return ds.split(split)
+    return segmentation_arrays(ds, split)
