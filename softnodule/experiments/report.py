@@ -1,0 +1,150 @@
+"""``results/<profile>/REPORT.md``: every table of a profile, ours beside the paper's, one honest line each.
+
+The report is rebuilt from the CSVs (never from memory), so its sentences are computed from the same
+numbers a reader sees. Tables it does not know are listed with a link at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..config import results_dir
+from ..io import atomic_write_text
+from ..reporting import markdown_table, read_table
+
+Rows = list[dict[str, str]]
+
+
+def _mean(cell: str) -> float:
+    """``"85.15 ± 17.5"`` -> 85.15; blank -> nan."""
+    try:
+        return float(str(cell).split("±")[0])
+    except ValueError:
+        return float("nan")
+
+
+def _by(rows: Rows, key: str = "variant") -> dict[str, dict[str, str]]:
+    return {r.get(key, ""): r for r in rows}
+
+
+def _table1(rows: Rows) -> str:
+    ranked = sorted(rows, key=lambda r: -_mean(r["dice"]))
+    names = [r["variant"] for r in ranked]
+    ds = _by(rows).get("dsnet")
+    if ds is None:
+        return "DSNet is not in this table."
+    line = (f"DSNet ranks {names.index('dsnet') + 1} of {len(rows)} by test Dice ({ds['dice']} vs the paper's "
+            f"{ds['dice_paper']}; best here: {ranked[0]['method']} {ranked[0]['dice']}); the paper ranks it first.")
+    if ds.get("author_dice"):
+        line += (f" The authors' test-set selection would have reported {ds['author_dice']} for the same DSNet run "
+                 f"({float(ds['author_inflation']):+.2f} points).")
+    return line
+
+
+def _ablation(rows: Rows) -> str:
+    gains = [float(r["gain_vs_prev"]) for r in rows[1:] if r.get("gain_vs_prev")]
+    return (f"{sum(g > 0 for g in gains)} of {len(gains)} steps raised test Dice here (paper: all of them); "
+            f"first row {rows[0]['dice']}, last row {rows[-1]['dice']} (paper {rows[0]['dice_paper']} → "
+            f"{rows[-1]['dice_paper']}).")
+
+
+def _soft_labels(rows: Rows) -> str:
+    best = max(rows, key=lambda r: _mean(r["dice"]))
+    ours = _by(rows).get("dsnet")
+    verdict = "reproduces" if best["variant"] == "dsnet" else "does not reproduce"
+    return (f"Best target here: {best['method']} ({best['dice']}); our Soft Mask row {ours['dice'] if ours else '?'}. "
+            f"The paper's ordering (Soft Mask best) {verdict} under this budget.")
+
+
+def _table7(rows: Rows) -> str:
+    measured = [r for r in rows if r.get("dice")]
+    if not measured:
+        return "No dataset of this table was available here: no numbers were written (see the notebook)."
+    parts = []
+    for ds in sorted({r["dataset"] for r in measured}):
+        sub = [r for r in measured if r["dataset"] == ds]
+        best = max(sub, key=lambda r: _mean(r["dice"]))
+        parts.append(f"{ds}: best here {best['method']} ({best['dice']}), the paper's best is DSNet")
+    return "; ".join(parts) + "."
+
+
+def _table8(rows: Rows) -> str:
+    ratio = _by(rows).get("ratio", {})
+    cols = [k for k in ratio if k.startswith("ms_") and k != "ms_paper_titan_v" and ratio[k]]
+    shown = ", ".join(f"{k[3:]} {float(ratio[k]):.2f}x" for k in cols)
+    return (f"DSNet / SoftGAN inference time: {shown}; paper {float(ratio.get('ms_paper_titan_v') or 6.7 / 5.1):.2f}x "
+            f"(Titan V). Dice columns come from the same table runs.")
+
+
+def _nb03(rows: Rows) -> str:
+    by = _by(rows, "model")
+    if {"dsnet", "unet"} <= set(by):
+        d, u = _mean(by["dsnet"]["dice"]), _mean(by["unet"]["dice"])
+        return (f"Profile-length run (notebook 03): DSNet {by['dsnet']['dice']} vs plain U-Net {by['unet']['dice']}: "
+                f"DSNet {'beats' if d > u else 'does NOT beat'} U-Net ({d - u:+.2f} points; paper +5.89).")
+    return "DSNet vs U-Net: incomplete table."
+
+
+def _sr(rows: Rows) -> str:
+    return "The paper reports no SR metrics; rows compare our teacher with bicubic on held-out images."
+
+
+#: (csv stem, title, columns, sentence)
+KNOWN: Sequence[tuple[str, str, Sequence[str], Callable[[Rows], str]]] = (
+    ("sr_pretraining", "SR teacher (notebook 02)", (), _sr),
+    ("dsnet_lnsm_test", "DSNet vs U-Net, profile epochs (notebook 03)",
+     ("model", "dice", "paper_dice", "dice_minus_paper", "sen", "ppv", "best_epoch", "train_min"), _nb03),
+    ("dsnet_table1_lnsm", "Table I — methods on the LNSM-style set (notebook 04)",
+     ("method", "dice", "dice_paper", "dice_diff", "sen", "sen_paper", "ppv", "ppv_paper", "author_dice",
+      "paper_source"), _table1),
+    ("dsnet_table3_ablation", "Table III — ablation (notebook 05)",
+     ("method", "dice", "dice_paper", "dice_diff", "gain_vs_prev", "paper_gain_vs_prev"), _ablation),
+    ("dsnet_table4_soft_labels", "Table IV — soft labels (notebook 06)",
+     ("method", "dice", "dice_paper", "dice_diff"), _soft_labels),
+    ("dsnet_table5_drtm", "Table V — DRTM ablation (notebook 07)",
+     ("method", "DTM", "CSF", "dice", "dice_paper", "dice_diff", "gain_vs_prev"), _ablation),
+    ("dsnet_table7_generalization", "Table VII — ISBI 2012 and PROMISE12 (notebook 08)",
+     ("dataset", "method", "dice", "dice_paper", "dice_diff", "sen", "sen_paper", "ppv", "ppv_paper", "folds"),
+     _table7),
+    ("dsnet_table8_inference_time", "Table VIII — inference time (notebook 09)", (), _table8),
+)
+
+
+def build_report(profile: str, folder: Path | None = None) -> str:
+    """The markdown text of the report for ``results/<profile>/`` (or ``folder``)."""
+    folder = folder or results_dir(profile)
+    lines = [f"# softnodule results — profile `{profile}`", "",
+             f"Rebuilt from the CSVs in this folder on {time.strftime('%Y-%m-%d %H:%M')}. Ours = this profile's "
+             "runs (validation-chosen checkpoint and threshold, test split once); paper = the published value; "
+             "diff = ours − paper in points. Provenance of each table: `<table>.provenance.json`."]
+    if profile == "smoke":
+        lines += ["", "**SMOKE PROFILE: tiny data and 1-epoch, 4-channel nets. Every number here is meaningless.**"]
+    elif profile == "quick":
+        lines += ["", "**Quick profile:** width-16 nets, a few epochs, ×2 SR teacher, phantom data, 2-core CPU. "
+                  "The numbers show what this budget gives, not the papers' converged numbers."]
+    seen = set()
+    for stem, title, columns, sentence in KNOWN:
+        path = folder / f"{stem}.csv"
+        if not path.exists():
+            continue
+        seen.add(path.name)
+        rows = read_table(path)
+        prov = folder / f"{stem}.provenance.json"
+        wall = json.loads(prov.read_text()).get("wall_seconds") if prov.exists() else None
+        lines += ["", f"## {title}", "", f"**In one line:** {sentence(rows)}", "",
+                  markdown_table(rows, list(columns) or None), "",
+                  f"Source: `{path.name}`" + (f" (notebook wall time {wall:.0f} s)" if wall else "")]
+    others = sorted(p.name for p in folder.glob("*.csv") if p.name not in seen)
+    if others:
+        lines += ["", "## Other tables in this folder", ""] + [f"- `{name}`" for name in others]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(profile: str, folder: Path | None = None) -> tuple[Path, str]:
+    """Write ``REPORT.md`` into ``results/<profile>/`` and return (path, text)."""
+    folder = folder or results_dir(profile)
+    text = build_report(profile, folder)
+    return atomic_write_text(folder / "REPORT.md", text), text
