@@ -142,3 +142,12 @@ def example_figure(fold: Mapping[str, Any], name: str = "dsnet", n: int = 4, see
         axes[r, 0].set_ylabel(test.ids[i].split("/", 1)[1], fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def display_path(path) -> str | None:
+    """A data folder for provenance without machine-specific absolute paths (relative to the repo if possible)."""
+    import os
+
+    from ..config import REPO_ROOT
+
+    return None if path is None else os.path.relpath(path, REPO_ROOT)
