@@ -16,7 +16,7 @@ from torch import nn
 
 from softnodule.models.blocks import CBAMBlock, DownSample, PlainBlock, UpSample
 
-__all__ = ["BLOCKS", "DOWNS", "UPS", "SegOutput", "SegmentationHead", "UNetBackbone"]
+__all__ = ["BLOCKS", "DOWNS", "UPS", "SegOutput", "SegmentationHead", "UNetBackbone", "check_sr_image"]
 
 BLOCKS = ("cbam", "plain")
 DOWNS = ("conv4", "maxpool")
@@ -36,6 +36,17 @@ class SegOutput(NamedTuple):
 
     prob: torch.Tensor
     soft: torch.Tensor
+
+
+def check_sr_image(x: torch.Tensor, sr: torch.Tensor | None, factor: int, who: str) -> None:
+    """Raise a clear ValueError unless ``sr`` is the teacher's image for ``x``: (B, 1, f*H, f*W)."""
+    b, _, h, w = x.shape
+    want = (b, 1, factor * h, factor * w)
+    if sr is None:
+        raise ValueError(f"{who} needs the SR teacher's image: pass sr of shape {want} "
+                         "(or wrap the model in SRSegmenter with an SRGenerator teacher)")
+    if tuple(sr.shape) != want:
+        raise ValueError(f"sr has shape {tuple(sr.shape)}, expected {want} (sr_factor={factor})")
 
 
 def _make_block(kind: str, in_ch: int, out_ch: int, reduction: int = 16) -> nn.Module:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from softnodule.models.backbone import SegmentationHead, SegOutput, UNetBackbone
+from softnodule.models.backbone import SegmentationHead, SegOutput, UNetBackbone, check_sr_image
 from softnodule.models.blocks import conv_bn_relu
 from softnodule.models.fusion import DRTM, EDRFM, SDRFM, SRInputStem
 
@@ -118,16 +118,9 @@ class DSNetSegmenter(nn.Module):
     def _check_sr(
         self, x: torch.Tensor, sr: torch.Tensor | None, feats: torch.Tensor | None
     ) -> None:
+        check_sr_image(x, sr, self.sr_factor, f"stem {self.stem_name!r}")
         b, _, h, w = x.shape
         f = self.sr_factor
-        want = (b, 1, f * h, f * w)
-        if sr is None:
-            raise ValueError(
-                f"stem {self.stem_name!r} needs the SR teacher's image: pass sr of shape {want} "
-                "(or wrap the model in SRSegmenter with an SRGenerator teacher)"
-            )
-        if tuple(sr.shape) != want:
-            raise ValueError(f"sr has shape {tuple(sr.shape)}, expected {want} (sr_factor={f})")
         if not self.needs_feats:
             return
         want_f = (b, self.feat_ch, f * h, f * w)

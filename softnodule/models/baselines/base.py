@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from softnodule.models.backbone import SegOutput
+from softnodule.models.backbone import SegOutput, check_sr_image
 
 __all__ = [
     "LogitSegmenter",
@@ -141,16 +141,8 @@ class SRImageSegmenter(nn.Module):
         sr: torch.Tensor | None = None,
         sr_feats: torch.Tensor | None = None,
     ) -> SegOutput:
-        b, _, h, w = x.shape
         f = self.sr_factor
-        want = (b, 1, f * h, f * w)
-        if sr is None:
-            raise ValueError(
-                f"{type(self.net).__name__} on the SR image needs the SR teacher's image: pass sr "
-                f"of shape {want} (or wrap the model in SRSegmenter with an SRGenerator teacher)"
-            )
-        if tuple(sr.shape) != want:
-            raise ValueError(f"sr has shape {tuple(sr.shape)}, expected {want} (sr_factor={f})")
+        check_sr_image(x, sr, f, f"{type(self.net).__name__} on the SR image")
         prob = torch.sigmoid(self.net.logits(sr))
         if f > 1:
             prob = F.avg_pool2d(prob, f)
