@@ -1,4 +1,4 @@
-"""The ``softnodule`` command: reproduce, doctor, data info/build, bench."""
+"""The ``softnodule`` command: reproduce, doctor, data info/build/fetch, lidc readers, bench."""
 
 from __future__ import annotations
 
@@ -80,6 +80,18 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lidc_readers(args: argparse.Namespace) -> int:
+    from .data.reader_study import load_reader_study
+
+    summary = load_reader_study(rebuild=args.rebuild, progress=not args.json, limit=args.limit).summary()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for k, v in summary.items():
+            print(f"{k:46s} {v:.4f}" if isinstance(v, float) else f"{k:46s} {v}")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
@@ -119,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("which", choices=("isbi2012", "promise12"))
     df.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     df.set_defaults(func=_cmd_data_fetch)
+
+    lidc = sub.add_parser("lidc", help="statistics of the real LIDC annotations (no images needed)")
+    lsub = lidc.add_subparsers(dest="lidc_command", required=True)
+    lr = lsub.add_parser("readers", help="agreement of the four readers of every 4-reader nodule (Table VI)")
+    lr.add_argument("--json", action="store_true")
+    lr.add_argument("--rebuild", action="store_true", help="recompute instead of reading the cache")
+    lr.add_argument("--limit", type=int, default=None, metavar="N",
+                    help="only the first N 4-reader nodules (a quick check; cached separately)")
+    lr.set_defaults(func=_cmd_lidc_readers)
 
     b = sub.add_parser("bench", help="benchmarks (performance targets are checked here, not in tests)")
     b.add_argument("what", choices=("matting", "train"))
