@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .paper_numbers import TABLE2_LIDC
-from .table_runs import metric_rows
+from .table_runs import VARIANTS, metric_rows
 
 VARIANT_NAMES: tuple[str, ...] = ("unet", "cfcnn", "dbresnet", "unetpp", "infnet", "infnet_sr", "medt", "medt_sr",
                                   "dsnet")
@@ -46,4 +46,4 @@ def ranking_sentence(rows: Sequence[Mapping[str, Any]]) -> str:
     lead = TABLE2_LIDC["dsnet"]["dice"][0] - TABLE2_LIDC[paper_best]["dice"][0]
     return (f"DSNet ranks {rank} of {len(rows)} by test Dice on the LIDC-style set (best: {best['method']} "
             f"{best['dice']}); the paper ranks it 1 of {len(TABLE2_LIDC)} with a {lead:.2f}-point lead over "
-            f"{paper_best}.")
+            f"{VARIANTS[paper_best].label} (the text calls MedT† the most competitive).")

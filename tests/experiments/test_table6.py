@@ -92,3 +92,23 @@ def test_real_annotation_tables(nodule_index):
     assert len(frame["pairwise_2d"]) == 5 and (frame["diameter_mm"] > 0).all()
     long = T6.long_rows({"a": rows})
     assert long[0]["table"] == "a" and long[0]["row"] == "D1"
+
+
+def test_report_sentences_separate_phantom_from_real_images():
+    from softnodule.experiments.report import model_sentence
+
+    def row(images, diff):
+        return {"images": images, "comparison": "vs the consensus of the other three (fair)", "n": "5",
+                "readers": "85.00 ± 1.0", "DSNet": "90.00 ± 1.0", "dsnet_minus_readers": str(diff),
+                "share_dsnet_at_least_as_close": "0.8"}
+
+    only_phantom = model_sentence([row("phantom", 5.0)])
+    assert "untested" in only_phantom and "built into those images" in only_phantom
+    assert "is not closer" in model_sentence([row("phantom", 5.0), row("real DICOM", -1.0)])
+    assert "DSNet is closer" in model_sentence([row("real DICOM", 2.0)])
+
+
+def test_order_effect_sentence_uses_the_paper_pairs(nodule_index):
+    study = build_reader_study(nodule_index, workers=1, progress=False, limit=4)
+    text = T6.order_effect_sentence(study)
+    assert "62.57-76.31" in text and "lowest D1-D4, highest D3-D4" in text
