@@ -115,9 +115,13 @@ def model_sentence(rows: Rows) -> str:
     fair = {r["images"]: float(r["dsnet_minus_readers"]) for r in rows
             if str(r["comparison"]).startswith("vs the consensus of")}
     real = {k: v for k, v in fair.items() if k != "phantom"}
+    n_real = sum(int(r["n"]) for r in rows if r["images"] in real
+                 and str(r["comparison"]).startswith("vs the consensus of"))
     if real:
         verdict = ("on real images DSNet is closer to the other readers than a reader is" if all(
             v > 0 for v in real.values()) else "on real images DSNet is not closer to the readers than a reader is")
+        if n_real < 30:
+            verdict += f" (on {n_real} real nodule{'s' if n_real != 1 else ''}: an anecdote, not evidence)"
     else:
         verdict = "no real images were available, so the paper's claim is untested here"
     caveat = (" The phantom draws each nodule with the readers' 50 % consensus shape, so agreement with the "

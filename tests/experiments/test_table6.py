@@ -106,6 +106,7 @@ def test_report_sentences_separate_phantom_from_real_images():
     assert "untested" in only_phantom and "built into those images" in only_phantom
     assert "is not closer" in model_sentence([row("phantom", 5.0), row("real DICOM", -1.0)])
     assert "DSNet is closer" in model_sentence([row("real DICOM", 2.0)])
+    assert "anecdote" in model_sentence([row("real DICOM", 2.0)])  # 5 nodules are not evidence
 
 
 def test_order_effect_sentence_uses_the_paper_pairs(nodule_index):
