@@ -30,7 +30,7 @@ def test_required_set_is_declared():
     deps = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     names = {_name(d) for d in deps["dependencies"]}
     required = {"torch", "numpy", "scipy", "opencv-python-headless", "pymatting", "pydicom", "pylidc", "matplotlib",
-                "ipywidgets", "jupyterlab", "papermill", "nbval", "tqdm", "pytest"}
+                "ipywidgets", "jupyterlab", "papermill", "nbval", "tqdm", "pytest", "scikit-learn"}
     assert required <= names
     assert "torchvision" not in names, "torchvision must stay optional (REFERENCE §7)"
     assert "torchvision" in deps["optional-dependencies"]["vision"]
