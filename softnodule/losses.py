@@ -7,6 +7,10 @@ Segmentation (DSNet TNNLS §III-B, REFERENCE §3): ``L = 0.5 Dice + 100 L1(soft)
 * `GANLoss` is the pix2pix adversarial term, ``"vanilla"`` (BCE with logits, the pix2pix default)
   or ``"lsgan"`` (least squares, what the authors' group code used): a knob, not a guess.
 
+CasGAN's SoftGAN (CasGAN §3.2.2, Eq. 2-3, REFERENCE §6): ``L = MSE(soft) + 100 L1(soft) + GAN`` with
+`casgan_mse` the pixel-wise MSE between the tanh output and the target mapped to [-1, 1]; no Dice term
+(the ``"casgan"`` recipe of `softnodule.train.segmentation.train_step`).
+
 Super-resolution (SRGAN, REFERENCE §3 and §6): ``1 MSE + 1e-3 adversarial + 8e-3 perceptual +
 2e-8 TV`` in `SRGeneratorLoss`. The perceptual term needs torchvision and local VGG-19 weights;
 `make_perceptual_loss` never downloads and returns ``(None, notice)`` when either is missing
@@ -85,6 +89,34 @@ def soft_mask_l1(soft_pred: Tensor, soft_target: Tensor) -> Tensor:
             f"got {tuple(soft_pred.shape)} and {tuple(soft_target.shape)}"
         )
     return F.l1_loss(soft_pred, 2.0 * soft_target.to(soft_pred.dtype) - 1.0)
+
+
+#: Weight of `casgan_mse` in the CasGAN recipe. The paper gives none (Eq. 2 is "the" segmentor loss and
+#: lambda = 100 weighs the added L1 term), so 1. A module constant, not a `SegLossWeights` field, so the
+#: cache keys of existing configs stay unchanged; changing it requires bumping ``TRAIN_CODE_VERSION``.
+CASGAN_MSE_WEIGHT = 1.0
+
+
+def casgan_mse(soft_pred: Tensor, soft_target: Tensor) -> Tensor:
+    """Mean ``(soft_pred - (2 soft_target - 1))**2``: CasGAN's Eq. 2, the Soft Mask MSE.
+
+    Eq. 2 averages the squared error over the r W x r H pixels of the SR-resolution output; here the
+    output is compared on the label grid after area averaging (the project's convention for SR models),
+    in the same [-1, 1] range as `soft_mask_l1` (i.e. 4x the MSE of the [0, 1] maps).
+
+    Parameters
+    ----------
+    soft_pred : Tensor
+        tanh output in [-1, 1].
+    soft_target : Tensor, same shape
+        Target in [0, 1] (Soft Mask, binary mask or softened mask).
+    """
+    if soft_pred.shape != soft_target.shape:
+        raise ValueError(
+            "soft_pred and soft_target must have the same shape, "
+            f"got {tuple(soft_pred.shape)} and {tuple(soft_target.shape)}"
+        )
+    return F.mse_loss(soft_pred, 2.0 * soft_target.to(soft_pred.dtype) - 1.0)
 
 
 class GANLoss(nn.Module):

@@ -13,8 +13,11 @@ Modules: `blocks` (CBAM, sampling blocks), `backbone` (U-Net backbone, head, ``S
 `fusion` (SR Input / EDRFM / SDRFM / DRTM stems), `srgan` (SR teacher and its discriminator),
 `discriminators` (pixel-wise D), `dsnet` (U-Net baseline, ``DSNetSegmenter``), `pipeline`
 (``SRSegmenter``), `baselines` (comparison models of TNNLS Table I / conference Table 1:
-CF-CNN, DB-ResNet, UNet++, Inf-Net, MedT, DeepLabV3+, Attention U-Net, CE-Net, UNet 3+),
-`registry` (names, recipes, ``build_model``, ``TABLE1_BASELINES``).
+CF-CNN, DB-ResNet, UNet++, Inf-Net, MedT, DeepLabV3+, Attention U-Net, CE-Net, UNet 3+, SegNet),
+`casgan` (CasGAN's pix2pix-like soft-mask segmentor on cat(bilinear, SR) and the cascade-prior
+models ``casgan_pp`` / ``cenet_pp``, listed in ``PRIOR_MODEL_NAMES``), `registry` (names, loss recipes
+``LOSS_RECIPES``, ``build_model``, ``TABLE1_BASELINES``). LGAN's lung-segmentation generator and its
+five WGAN critics live in `lgan` (``build_lgan``), outside this registry: they train with their own loop.
 """
 
 from softnodule.models.backbone import SegmentationHead, SegOutput, UNetBackbone
@@ -24,7 +27,9 @@ from softnodule.models.dsnet import STEMS, DSNetSegmenter, UNet
 from softnodule.models.fusion import DRTM, EDRFM, SDRFM, SelectiveFusion, SRInputStem
 from softnodule.models.pipeline import SRSegmenter
 from softnodule.models.registry import (
+    LOSS_RECIPES,
     MODEL_NAMES,
+    PRIOR_MODEL_NAMES,
     TABLE1_BASELINES,
     ModelSpec,
     build_model,
@@ -35,6 +40,8 @@ from softnodule.models.srgan import SRDiscriminator, SRGenerator
 
 __all__ = [
     "BASELINE_NAMES",
+    "LOSS_RECIPES",
+    "PRIOR_MODEL_NAMES",
     "DRTM",
     "EDRFM",
     "MODEL_NAMES",

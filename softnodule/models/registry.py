@@ -1,13 +1,22 @@
 """Named models: one name per row of the DSNet ablation and of the comparison tables, with recipes.
 
 ``build_model(name)`` returns the segmenter only (never the SR teacher); ``model_spec(name)``
-says what it reproduces and which losses it trains with (Dice always; Soft Mask L1 and the
-pixel-wise GAN loss where the row adds them).
+says what it reproduces and which losses it trains with (Dice for every model but CasGAN's; Soft Mask
+L1 and the pixel-wise GAN loss where the row adds them; ``ModelSpec.loss`` names the recipe).
 
 :data:`MODEL_NAMES` lists the nine DSNet/SoftGAN ablation models first (``unet`` ...
 ``softgan``), then the eleven comparison baselines of TNNLS Table I and the conference paper's
 Table 1 (``stem == "baseline"``, built by :mod:`softnodule.models.baselines`, Dice only).
 :data:`TABLE1_BASELINES` gives the comparison rows in the papers' order, starting with ``unet``.
+Then CasGAN's models: ``segnet`` (CasGAN Table 1 baseline, Dice only), ``casgan`` (SoftGAN segmentor on
+cat(image, SR image)) and ``casgan_no_sr`` (on the image alone), trained with the ``"casgan"`` loss
+recipe (MSE + 100 L1 + pixel GAN, no Dice; see :mod:`softnodule.models.casgan`).
+
+:data:`PRIOR_MODEL_NAMES` (``casgan_pp``, ``cenet_pp``) are the cascade's second stages (CasGAN §3.3,
+Fig. 5): they read ``x = cat(image, CasGAN prior)`` with TWO channels, so they are kept out of
+:data:`MODEL_NAMES` (whose models all read the 1-channel crop) but are built by the same
+:func:`build_model`. CasGAN's Table 1/3/4 rows that differ only in the training target (binary mask,
+Soft Mask, softened mask) are table variants of ``casgan`` (:mod:`softnodule.experiments.table_runs`).
 """
 
 from __future__ import annotations
@@ -17,10 +26,13 @@ from dataclasses import dataclass
 from torch import nn
 
 from softnodule.models.baselines import build_baseline
+from softnodule.models.casgan import build_casgan_model
 from softnodule.models.dsnet import DSNetSegmenter, UNet
 
 __all__ = [
+    "LOSS_RECIPES",
     "MODEL_NAMES",
+    "PRIOR_MODEL_NAMES",
     "TABLE1_BASELINES",
     "ModelSpec",
     "build_model",
@@ -43,13 +55,20 @@ class ModelSpec:
         Whether the model reads the SR teacher's image/features.
     stem : str
         ``DSNetSegmenter`` stem (``"unet"`` for the plain U-Net, ``"baseline"`` for the
-        comparison baselines of :mod:`softnodule.models.baselines`).
+        comparison baselines of :mod:`softnodule.models.baselines`, ``"casgan"`` for the models
+        of :mod:`softnodule.models.casgan`).
     paper_row : str
         The table row it reproduces.
     soft_mask_loss : bool
         Train with the L1 Soft Mask loss on the tanh output.
     gan_loss : bool
         Train against the pixel-wise discriminator.
+    loss : str
+        Loss recipe (:data:`LOSS_RECIPES`): ``"dsnet"`` = ``dice Dice + soft L1 + gan GAN`` with the
+        terms switched by the two flags above; ``"casgan"`` = ``MSE(soft, target) + soft L1 + gan GAN``
+        (no Dice term; the binary head is not supervised).
+    in_channels : int
+        Channels of the input ``x``: 1 (the crop) or 2 (crop + the cascade's CasGAN prior).
     """
 
     name: str
@@ -59,6 +78,8 @@ class ModelSpec:
     paper_row: str
     soft_mask_loss: bool
     gan_loss: bool
+    loss: str = "dsnet"
+    in_channels: int = 1
 
 
 _SPECS: tuple[ModelSpec, ...] = (
@@ -242,9 +263,66 @@ _SPECS: tuple[ModelSpec, ...] = (
         soft_mask_loss=False,
         gan_loss=False,
     ),
+    ModelSpec(
+        name="segnet",
+        description="SegNet: conv-BN-ReLU encoder, max-pool indices reused by max-unpool decoder",
+        needs_sr=False,
+        stem="baseline",
+        paper_row="CasGAN Table 1: Segnet [3]",
+        soft_mask_loss=False,
+        gan_loss=False,
+    ),
+    ModelSpec(
+        name="casgan",
+        description="CasGAN: pix2pix U-Net segmentor (no pooling) on cat(bilinear image, SR image)",
+        needs_sr=True,
+        stem="casgan",
+        paper_row="CasGAN Table 1: CasGAN_soft (full); with a binary target CasGAN_bin",
+        soft_mask_loss=True,
+        gan_loss=True,
+        loss="casgan",
+    ),
+    ModelSpec(
+        name="casgan_no_sr",
+        description="CasGAN segmentor on the image alone at input resolution (no SRGAN)",
+        needs_sr=False,
+        stem="casgan",
+        paper_row="CasGAN Table 1: CasGAN_withoutSR",
+        soft_mask_loss=True,
+        gan_loss=True,
+        loss="casgan",
+    ),
 )
-_BY_NAME = {s.name: s for s in _SPECS}
+#: the cascade's second stages: x = cat(image, prior) with two channels (CasGAN §3.3, Fig. 5)
+_PRIOR_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="casgan_pp",
+        description="CasGAN segmentor on cat(image, CasGAN prior) at input resolution (no SR image)",
+        needs_sr=False,
+        stem="casgan",
+        paper_row="CasGAN Tables 3/4: CasGAN++ (binary target, CasGAN soft prior)",
+        soft_mask_loss=True,
+        gan_loss=True,
+        loss="casgan",
+        in_channels=2,
+    ),
+    ModelSpec(
+        name="cenet_pp",
+        description="CE-Net whose first conv reads cat(image, CasGAN prior)",
+        needs_sr=False,
+        stem="casgan",
+        paper_row="CasGAN Table 4: CE-net++ (CE-net cascade CasGAN soft prior)",
+        soft_mask_loss=False,
+        gan_loss=False,
+        in_channels=2,
+    ),
+)
+_BY_NAME = {s.name: s for s in (*_SPECS, *_PRIOR_SPECS)}
 MODEL_NAMES: tuple[str, ...] = tuple(s.name for s in _SPECS)
+#: models reading a 2-channel input (image + CasGAN prior); built by `build_model` like the others
+PRIOR_MODEL_NAMES: tuple[str, ...] = tuple(s.name for s in _PRIOR_SPECS)
+#: loss recipes a `ModelSpec` can name (see `softnodule.train.segmentation.train_step`)
+LOSS_RECIPES: tuple[str, ...] = ("dsnet", "casgan")
 #: TNNLS Table I rows (UNet, CF-CNN, DB-ResNet, UNet++, INFNet, INFNet†, MedT, MedT†), then the
 #: conference Table 1 rows not in it (DeeplabV3+, Attention UNet, CENet, UNet3+)
 TABLE1_BASELINES: tuple[str, ...] = (
@@ -264,12 +342,12 @@ TABLE1_BASELINES: tuple[str, ...] = (
 
 
 def model_spec(name: str) -> ModelSpec:
-    """Return the :class:`ModelSpec` of ``name``; ValueError listing ``MODEL_NAMES`` if unknown."""
+    """Return the :class:`ModelSpec` of ``name``; ValueError listing every name if unknown."""
     try:
         return _BY_NAME[name]
     except KeyError:
         raise ValueError(
-            f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}"
+            f"unknown model {name!r}; choose one of {', '.join((*MODEL_NAMES, *PRIOR_MODEL_NAMES))}"
         ) from None
 
 
@@ -287,7 +365,7 @@ def build_model(
     Parameters
     ----------
     name : str
-        One of :data:`MODEL_NAMES`.
+        One of :data:`MODEL_NAMES` or :data:`PRIOR_MODEL_NAMES`.
     width, depth : int
         Backbone width and number of down-sampling steps (baselines with a fixed layout ignore
         or clamp ``depth``; see :mod:`softnodule.models.baselines`).
@@ -301,10 +379,12 @@ def build_model(
     Returns
     -------
     nn.Module
-        ``UNet``, ``DSNetSegmenter`` or a baseline of :mod:`softnodule.models.baselines`;
-        ``forward(x, sr=None, sr_feats=None) -> SegOutput``.
+        ``UNet``, ``DSNetSegmenter``, a baseline of :mod:`softnodule.models.baselines` or a model
+        of :mod:`softnodule.models.casgan`; ``forward(x, sr=None, sr_feats=None) -> SegOutput``.
     """
     spec = model_spec(name)
+    if spec.stem == "casgan":
+        return build_casgan_model(name, width=width, depth=depth, sr_factor=sr_factor, **overrides)
     if spec.stem == "baseline":
         return build_baseline(
             name, width=width, depth=depth, sr_factor=sr_factor, feat_channels=feat_channels,

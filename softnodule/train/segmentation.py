@@ -5,6 +5,12 @@ updated on cat(image, true Soft Mask) vs cat(image, predicted Soft Mask, detache
 is updated on ``dice*Dice + soft*L1 + gan*GAN`` (weights and the GAN form are config). Which terms a
 model uses is part of its registry entry (`models.model_spec`). The SR teacher is frozen.
 
+CasGAN's models name the ``"casgan"`` loss recipe instead (`casgan_train_step`): ``MSE + soft*L1 +
+gan*GAN`` against the target in ``soft`` (Soft Mask, binary or softened mask), no Dice, the discriminator
+conditioned on the crop (channel 0 of ``x``, so a prior channel is not shown to it). Same optimiser, LR
+schedule and epochs as every other model; the CasGAN table variants set the paper's lr 0.002 in their
+config (`experiments.table_runs.CASGAN_TRAIN`), its "linear decay after 35 epochs" is not reproduced.
+
 Model selection is honest: validation every epoch, the checkpoint with the best validation Dice (at
 0.5) is kept, and the binarisation threshold is chosen on the validation split (see `evaluate` for the
 one test evaluation).
@@ -31,7 +37,7 @@ from ..config import Profile
 from ..data.lnsm import SoftMaskDataset
 from ..data.torch_data import ArraySplits, SegmentationArrays, dataset_arrays, epoch_batches, flip_augment
 from ..env import resolve_device
-from ..losses import GANLoss, SegLossWeights, dice_loss, soft_mask_l1
+from ..losses import CASGAN_MSE_WEIGHT, GANLoss, SegLossWeights, casgan_mse, dice_loss, soft_mask_l1
 from ..metrics import best_threshold, per_image_metrics
 from ..models import PixelDiscriminator, SRSegmenter, build_model, model_spec
 from .checkpoints import (config_hash, load_checkpoint, read_result, restore_rng, rng_state, run_dir,
@@ -140,12 +146,17 @@ def poly_schedule(opt: torch.optim.Optimizer, total_iters: int, power: float) ->
 def train_step(pipeline: SRSegmenter, x: torch.Tensor, soft_gt: torch.Tensor, bin_gt: torch.Tensor, *,
                opt: torch.optim.Optimizer, weights: SegLossWeights, soft_mask_loss: bool,
                disc: PixelDiscriminator | None = None, opt_d: torch.optim.Optimizer | None = None,
-               gan: GANLoss | None = None) -> dict[str, float]:
+               gan: GANLoss | None = None, recipe: str = "dsnet") -> dict[str, float]:
     """One alternating update: the discriminator (if any), then the segmenter. Returns the loss terms.
 
     The discriminator sees cat(image, Soft Mask) in [-1, 1]: the reference mask as real, the detached
     prediction as fake. The segmenter's adversarial term re-runs the updated discriminator.
+    ``recipe="casgan"`` hands over to `casgan_train_step` (``bin_gt`` and ``soft_mask_loss`` unused).
     """
+    if recipe == "casgan":
+        return casgan_train_step(pipeline, x, soft_gt, opt=opt, weights=weights, disc=disc, opt_d=opt_d, gan=gan)
+    if recipe != "dsnet":
+        raise ValueError(f"unknown loss recipe {recipe!r}; choose 'dsnet' or 'casgan'")
     out = pipeline(x)
     parts = {"dice": dice_loss(out.prob, bin_gt)}
     if soft_mask_loss:
@@ -160,6 +171,36 @@ def train_step(pipeline: SRSegmenter, x: torch.Tensor, soft_gt: torch.Tensor, bi
         logged["d_loss"] = float(d_loss.detach())
         parts["gan"] = gan(disc(torch.cat([x, out.soft], 1)), True)
     loss = weights.dice * parts["dice"] + weights.soft * parts.get("l1", 0.0) + weights.gan * parts.get("gan", 0.0)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in parts.items()}, **logged}
+
+
+def casgan_train_step(pipeline: SRSegmenter, x: torch.Tensor, target: torch.Tensor, *,
+                      opt: torch.optim.Optimizer, weights: SegLossWeights, disc: PixelDiscriminator | None = None,
+                      opt_d: torch.optim.Optimizer | None = None, gan: GANLoss | None = None) -> dict[str, float]:
+    """CasGAN's SoftGAN update (CasGAN Eq. 2-3): ``MSE + weights.soft * L1 + weights.gan * GAN``, no Dice.
+
+    ``target`` (B, 1, H, W) in [0, 1] is what the table variant trains on (Soft Mask, binary mask or
+    softened mask); ``out.soft`` (tanh) is compared with it mapped to [-1, 1]. The pixel-wise
+    discriminator (if any) is updated first on cat(crop, target) vs cat(crop, detached prediction), the
+    crop being channel 0 of ``x`` (a cascade's prior channel is not shown to it), then the segmenter's
+    adversarial term re-runs the updated discriminator, as in `train_step`.
+    """
+    out = pipeline(x)
+    parts = {"mse": casgan_mse(out.soft, target), "l1": soft_mask_l1(out.soft, target)}
+    logged: dict[str, float] = {}
+    if disc is not None:
+        img = x[:, :1]
+        real, fake = torch.cat([img, target * 2.0 - 1.0], 1), torch.cat([img, out.soft.detach()], 1)
+        opt_d.zero_grad(set_to_none=True)
+        d_loss = 0.5 * (gan(disc(real), True) + gan(disc(fake), False))
+        d_loss.backward()
+        opt_d.step()
+        logged["d_loss"] = float(d_loss.detach())
+        parts["gan"] = gan(disc(torch.cat([img, out.soft], 1)), True)
+    loss = CASGAN_MSE_WEIGHT * parts["mse"] + weights.soft * parts["l1"] + weights.gan * parts.get("gan", 0.0)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -200,6 +241,9 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
         return TrainedSegmenter(pipeline.eval(), cfg, key, done)
 
     train, val = dataset_arrays(dataset, "train"), dataset_arrays(dataset, "val")
+    if train.image.shape[1] != spec.in_channels:
+        raise ValueError(f"model {cfg.model!r} reads {spec.in_channels}-channel inputs but {name!r} has "
+                         f"{train.image.shape[1]} (cascade models need casgan_tables.prior_dataset)")
     test = _test_split(dataset)
     batches_per_epoch = len(epoch_batches(len(train), cfg.batch_size, seed=cfg.seed, epoch=0))
     total_iters = max(batches_per_epoch * cfg.epochs, 1)
@@ -236,7 +280,8 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
                 arrays = flip_augment(arrays, seed=cfg.seed, epoch=epoch, step=step)
             x, soft_gt, bin_gt = (torch.from_numpy(a).to(dev) for a in arrays)
             losses = train_step(pipeline, x, soft_gt, bin_gt, opt=opt, weights=cfg.weights,
-                                soft_mask_loss=spec.soft_mask_loss, disc=disc, opt_d=opt_d, gan=gan)
+                                soft_mask_loss=spec.soft_mask_loss, disc=disc, opt_d=opt_d, gan=gan,
+                                recipe=spec.loss)
             sched.step()
             if disc is not None:
                 sched_d.step()

@@ -1,4 +1,5 @@
-"""Comparison baselines of TNNLS Table I and the conference paper's Table 1, trained from scratch.
+"""Comparison baselines of TNNLS Table I, the conference paper's Table 1 and CasGAN Table 1 (SegNet),
+trained from scratch.
 
 Every baseline has the DSNet call convention ``forward(x, sr=None, sr_feats=None) -> SegOutput``
 with one logit map: ``prob = sigmoid(logit)``, ``soft = 2 * prob - 1`` (Dice-only training; the
@@ -20,6 +21,7 @@ name               paper row                                   implementation
 ``attention_unet`` conference Table 1 "Attention UNet"         MONAI ``AttentionUnet``
 ``cenet``          conference Table 1 "CENet"                  :mod:`.cenet` (own, compact)
 ``unet3p``         conference Table 1 "UNet3+"                 :mod:`.unet3p` (own)
+``segnet``         CasGAN Table 1 "Segnet [3]"                 :mod:`.segnet` (own, compact)
 =================  ==========================================  =================================
 
 No pretrained weights are used anywhere (none can be downloaded here); each module's docstring
@@ -44,6 +46,7 @@ from softnodule.models.baselines.deeplab import DeepLabV3Plus
 from softnodule.models.baselines.infnet import InfNet
 from softnodule.models.baselines.medt import MedT
 from softnodule.models.baselines.monai_nets import AttentionUNet, UNetPlusPlus
+from softnodule.models.baselines.segnet import SegNet
 from softnodule.models.baselines.unet3p import UNet3Plus
 
 __all__ = [
@@ -59,6 +62,7 @@ __all__ = [
     "LogitSegmenter",
     "MedT",
     "SRImageSegmenter",
+    "SegNet",
     "UNet3Plus",
     "UNetPlusPlus",
     "build_baseline",
@@ -76,6 +80,7 @@ BASELINE_BUILDERS: dict[str, Callable[..., LogitSegmenter]] = {
     "attention_unet": AttentionUNet,
     "cenet": CENet,
     "unet3p": UNet3Plus,
+    "segnet": SegNet,
 }
 #: "†" rows: name -> the network run on the SR image
 SR_BASELINES: dict[str, str] = {"infnet_sr": "infnet", "medt_sr": "medt"}
@@ -92,6 +97,7 @@ BASELINE_NAMES: tuple[str, ...] = (
     "attention_unet",
     "cenet",
     "unet3p",
+    "segnet",
 )
 
 
