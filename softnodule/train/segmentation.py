@@ -143,6 +143,21 @@ def poly_schedule(opt: torch.optim.Optimizer, total_iters: int, power: float) ->
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda it: max(1.0 - it / total_iters, 0.0) ** power)
 
 
+def _adversarial(disc: PixelDiscriminator, opt_d: torch.optim.Optimizer, gan: GANLoss, img: torch.Tensor,
+                 target: torch.Tensor, soft: torch.Tensor) -> tuple[float, torch.Tensor]:
+    """Update the pixel-wise D once, then return (its loss, the segmenter's adversarial term).
+
+    D sees cat(image, target in [-1, 1]) as real and cat(image, detached prediction) as fake; the
+    segmenter's term re-runs the UPDATED discriminator on the non-detached prediction.
+    """
+    real, fake = torch.cat([img, target * 2.0 - 1.0], 1), torch.cat([img, soft.detach()], 1)
+    opt_d.zero_grad(set_to_none=True)
+    d_loss = 0.5 * (gan(disc(real), True) + gan(disc(fake), False))
+    d_loss.backward()
+    opt_d.step()
+    return float(d_loss.detach()), gan(disc(torch.cat([img, soft], 1)), True)
+
+
 def train_step(pipeline: SRSegmenter, x: torch.Tensor, soft_gt: torch.Tensor, bin_gt: torch.Tensor, *,
                opt: torch.optim.Optimizer, weights: SegLossWeights, soft_mask_loss: bool,
                disc: PixelDiscriminator | None = None, opt_d: torch.optim.Optimizer | None = None,
@@ -163,13 +178,7 @@ def train_step(pipeline: SRSegmenter, x: torch.Tensor, soft_gt: torch.Tensor, bi
         parts["l1"] = soft_mask_l1(out.soft, soft_gt)
     logged: dict[str, float] = {}
     if disc is not None:
-        real, fake = torch.cat([x, soft_gt * 2.0 - 1.0], 1), torch.cat([x, out.soft.detach()], 1)
-        opt_d.zero_grad(set_to_none=True)
-        d_loss = 0.5 * (gan(disc(real), True) + gan(disc(fake), False))
-        d_loss.backward()
-        opt_d.step()
-        logged["d_loss"] = float(d_loss.detach())
-        parts["gan"] = gan(disc(torch.cat([x, out.soft], 1)), True)
+        logged["d_loss"], parts["gan"] = _adversarial(disc, opt_d, gan, x, soft_gt, out.soft)
     loss = weights.dice * parts["dice"] + weights.soft * parts.get("l1", 0.0) + weights.gan * parts.get("gan", 0.0)
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -192,14 +201,7 @@ def casgan_train_step(pipeline: SRSegmenter, x: torch.Tensor, target: torch.Tens
     parts = {"mse": casgan_mse(out.soft, target), "l1": soft_mask_l1(out.soft, target)}
     logged: dict[str, float] = {}
     if disc is not None:
-        img = x[:, :1]
-        real, fake = torch.cat([img, target * 2.0 - 1.0], 1), torch.cat([img, out.soft.detach()], 1)
-        opt_d.zero_grad(set_to_none=True)
-        d_loss = 0.5 * (gan(disc(real), True) + gan(disc(fake), False))
-        d_loss.backward()
-        opt_d.step()
-        logged["d_loss"] = float(d_loss.detach())
-        parts["gan"] = gan(disc(torch.cat([img, out.soft], 1)), True)
+        logged["d_loss"], parts["gan"] = _adversarial(disc, opt_d, gan, x[:, :1], target, out.soft)
     loss = CASGAN_MSE_WEIGHT * parts["mse"] + weights.soft * parts["l1"] + weights.gan * parts.get("gan", 0.0)
     opt.zero_grad(set_to_none=True)
     loss.backward()
