@@ -20,9 +20,8 @@ import io
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,14 @@ from ..config import Profile, cache_dir, get_profile
 from ..io import atomic_write_bytes, atomic_write_text
 from .case import NoduleCase, NoduleRecord
 from .lidc import INDEX_VERSION, NoduleIndex, load_nodule_index
-from .splits import SPLIT_NAMES, Split, fits_crop, make_patient_pools, patient_level_split
+from .parallel import map_chunks
+from .splits import (
+    SPLIT_NAMES,
+    Split,
+    fits_crop,
+    make_patient_pools,
+    patient_level_split,
+)
 
 #: Bump when rendering or labelling changes, so cached datasets are rebuilt.
 DATASET_CODE_VERSION = 1
@@ -158,31 +164,13 @@ def _build_chunk(ids: list[str], spec: DatasetSpec) -> tuple[list[tuple[str, dic
 def build_rows(ids: list[str], spec: DatasetSpec, *, workers: int | None = None, progress: bool = True,
                index: NoduleIndex | None = None) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
     """Render + label many nodules on all cores; returns (rows by id, skipped (id, reason))."""
-    from tqdm.auto import tqdm
-
     workers = workers or os.cpu_count() or 1
-    rows: dict[str, dict[str, Any]] = {}
-    skipped: list[tuple[str, str]] = []
-    bar = tqdm(total=len(ids), desc=f"building {spec.name}", unit="case", disable=not progress)
     if workers == 1:
         global _WORKER_INDEX
         _WORKER_INDEX = index or load_nodule_index(progress=False)
-        for nid in ids:
-            good, bad = _build_chunk([nid], spec)
-            rows.update(good)
-            skipped += bad
-            bar.update(1)
-    else:
-        chunk = max(8, len(ids) // (workers * 8) or 1)
-        chunks = [ids[i : i + chunk] for i in range(0, len(ids), chunk)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-            futures = {pool.submit(_build_chunk, c, spec): len(c) for c in chunks}
-            for fut in as_completed(futures):
-                good, bad = fut.result()
-                rows.update(good)
-                skipped += bad
-                bar.update(futures[fut])
-    bar.close()
+    rows, skipped = map_chunks(partial(_build_chunk, spec=spec), ids, workers=workers,
+                               chunk=max(8, len(ids) // (workers * 8) or 1), initializer=_init_worker,
+                               desc=f"building {spec.name}", unit="case", progress=progress)
     return rows, skipped
 
 

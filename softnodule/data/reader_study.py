@@ -24,9 +24,7 @@ import json
 import os
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +42,7 @@ from ..config import cache_dir
 from ..io import atomic_write_bytes, atomic_write_text
 from .case import NoduleRecord
 from .lidc import INDEX_VERSION, NoduleIndex, load_nodule_index
+from .parallel import map_chunks
 from .pylidc_compat import import_pylidc
 
 #: Bump when what is computed per nodule changes.
@@ -232,33 +231,15 @@ def _counts(index: NoduleIndex) -> dict[str, int]:
 def build_reader_study(index: NoduleIndex | None = None, *, workers: int | None = None, progress: bool = True,
                        limit: int | None = None) -> ReaderStudy:
     """Compute the study over every 4-reader nodule (``limit``: only the first N, for tests)."""
-    from tqdm.auto import tqdm
-
     t0 = time.perf_counter()
     index = index or load_nodule_index(progress=progress)
     ids = [r.nodule_id for r in index.with_readers(N_READERS)][:limit]
-    workers = workers or os.cpu_count() or 1
-    rows: dict[str, dict[str, Any]] = {}
-    failed: list[tuple[str, str]] = []
-    bar = tqdm(total=len(ids), desc="reader masks (pylidc)", unit="nodule", disable=not progress)
-    if workers == 1 or len(ids) < 32:
+    workers = 1 if len(ids) < 32 else (workers or os.cpu_count() or 1)
+    if workers == 1:
         global _WORKER_INDEX
         _WORKER_INDEX = index
-        for nid in ids:
-            good, bad = _chunk([nid])
-            rows.update(good)
-            failed += bad
-            bar.update(1)
-    else:
-        chunks = [ids[i : i + 16] for i in range(0, len(ids), 16)]
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-            futures = {pool.submit(_chunk, c): len(c) for c in chunks}
-            for fut in as_completed(futures):
-                good, bad = fut.result()
-                rows.update(good)
-                failed += bad
-                bar.update(futures[fut])
-    bar.close()
+    rows, failed = map_chunks(_chunk, ids, workers=workers, chunk=16, initializer=_init_worker,
+                              desc="reader masks (pylidc)", unit="nodule", progress=progress)
     kept = [nid for nid in ids if nid in rows]
     arrays = {k: np.stack([np.asarray(rows[n][k]) for n in kept]) if kept else np.zeros((0,)) for k in _ARRAYS}
     return ReaderStudy(kept, arrays, _counts(index), sorted(failed), time.perf_counter() - t0)
