@@ -10,8 +10,8 @@ import numpy as np
 
 
 def _phantom_cases(n: int, seed: int = 0):
-    from .data.lidc import load_nodule_index
-    from .data.phantom import LIDC_APPEARANCE, render_case
+    from .data.lidc.index import load_nodule_index
+    from .data.sources.phantom import LIDC_APPEARANCE, render_case
     from .experiments.soft_mask_accuracy import sample_records
 
     index = load_nodule_index(progress=False)
@@ -41,7 +41,7 @@ def pymatting_max_abs_diff(cases, eps: float = 1e-5, radius: int = 1) -> float:
 def lnsm_build_seconds(n_cases: int, index) -> tuple[float, int, int]:
     """(seconds, built, skipped) to render + label ``n_cases`` LNSM-style cases on all cores."""
     from .config import PROFILES
-    from .data.lnsm import build_rows, lnsm_spec, select_split
+    from .data.datasets.builder import build_rows, lnsm_spec, select_split
 
     spec = lnsm_spec(PROFILES["paper"])  # explicit: SOFTNODULE_PROFILE must not shrink the pool
     ids = [nid for ids in select_split(spec, index).nodules.values() for nid in ids][:n_cases]

@@ -1,4 +1,4 @@
-"""The ``softnodule`` command: reproduce, doctor, data info/build/fetch, lidc readers, bench."""
+"""The ``softnodule`` command: reproduce, doctor, data info/build/fetch/export, lidc readers, bench."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ import sys
 from typing import Any
 
 from .config import PROFILE_NAMES
+from .data.sources import SOURCE_NAMES
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from .runner import reproduce
 
-    reproduce(args.profile, start=args.start)
+    reproduce(args.profile, start=args.start, source=args.source, fetch_missing=not args.no_fetch)
     return 0
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from .config import cache_dir, shared_data_dir
-    from .data.dicom_source import dicom_roots
-    from .data.lidc import lidc_dicom_root, nodule_index_path
+    from .config import cache_dir
+    from .data.lidc.index import nodule_index_path
+    from .data.sources import all_source_status, default_source
     from .env import environment_summary, torchvision_status
 
     env = environment_summary()
@@ -33,19 +34,28 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     print(f"cache       : {cache_dir()}")
     idx = nodule_index_path()
     print(f"nodule index: {idx} ({'cached' if idx.exists() else 'not built yet: first use builds it (~4 min)'})")
-    user = lidc_dicom_root()
-    print(f"LIDC DICOM  : {user if user else 'not configured (set SOFTNODULE_LIDC_DIR); the phantom is used'}"
-          + ("" if user is None or user.is_dir() else "  <-- MISSING FOLDER"))
-    shared = shared_data_dir()
-    print(f"shared data : {shared if shared else 'not present (../shared/data); real-data demos are skipped'}")
-    print(f"DICOM roots : {[str(r) for r in dicom_roots()] or 'none'}")
+    print("image sources:")
+    for s in all_source_status():
+        print(f"  {s.name:11s} {'usable' if s.usable else 'NOT usable':10s} {s.location or ''}")
+        print(f"  {'':11s} {s.detail}")
+    try:
+        print(f"notebooks use: {default_source()} (SOFTNODULE_SOURCE or a notebook's `source` parameter overrides)")
+    except RuntimeError as exc:  # SOFTNODULE_SOURCE names a source that is not usable here
+        print(f"notebooks use: ERROR {exc}")
     return 0
 
 
 def _cmd_data_info(args: argparse.Namespace) -> int:
-    from .data.lidc import load_nodule_index
+    from .data.lidc.index import load_nodule_index
 
-    info = load_nodule_index(progress=not args.json).info()
+    index = load_nodule_index(progress=not args.json)
+    info = index.info()
+    from .data.sources import source_status
+
+    if source_status("lidc-crops").usable:
+        from .data.sources.lidc_crops import load_lidc_crops
+
+        info["lidc_crops"] = load_lidc_crops(progress=not args.json, index=index).info()
     if args.json:
         print(json.dumps(info))
     else:
@@ -55,33 +65,59 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_build(args: argparse.Namespace) -> int:
-    from .data.lnsm import lidc_spec, lnsm_spec, load_or_build
+    from .data.datasets.builder import lidc_spec, lnsm_spec, load_or_build
+    from .data.sources import default_source
 
-    spec = (lnsm_spec if args.which == "lnsm" else lidc_spec)(args.profile)
-    ds = load_or_build(spec)
-    print(json.dumps({"path": str(ds.path), "counts": ds.counts, "skipped": len(ds.manifest["skipped"]),
-                      "build_seconds": ds.manifest.get("build_seconds")}))
+    source = default_source(args.source)
+    spec = (lnsm_spec if args.which == "lnsm" else lidc_spec)(args.profile, source=source)
+    ds = load_or_build(spec, progress=not args.json)
+    m = ds.manifest
+    summary = {"source": source, "dataset": spec.name, "profile": args.profile, "n_train": ds.counts["train"],
+               "n_val": ds.counts["val"], "n_test": ds.counts["test"], "requested": m["requested"],
+               "n_patients": sum(m["patients"].values()), "patients": m["patients"],
+               "skipped": m.get("skipped_by_reason", {}), "path": str(ds.path),
+               "build_seconds": m.get("build_seconds")}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for k, v in summary.items():
+            print(f"{k:14s} {v}")
+    return 0
+
+
+def _cmd_data_export(args: argparse.Namespace) -> int:
+    from .data.export import export_case
+    from .data.sources import default_source
+
+    written = export_case(args.case_id, default_source(args.source), args.out, strategy=args.strategy)
+    print(json.dumps(written, default=str) if args.json else f"wrote {written['path']} ({', '.join(written['arrays'])})")
     return 0
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from .data.fetch import FetchError, fetch_isbi, promise12_instructions
+    from .data.fetch import FetchError, fetch_isbi, fetch_lidc_crops, promise12_instructions
 
     if args.which == "promise12":
         ok, text = promise12_instructions()
         print(text)
         return 0 if ok else 2
     try:
-        dest = fetch_isbi(timeout=args.timeout)
+        if args.which == "lidc-crops":
+            dest = fetch_lidc_crops(timeout=args.timeout)
+        else:
+            dest = fetch_isbi(timeout=args.timeout)
     except FetchError as exc:
         print(f"softnodule: error: {exc}", file=sys.stderr)
         return 2
-    print(f"ISBI 2012 training data ready at {dest} (found automatically; or set SOFTNODULE_ISBI_DIR)")
+    if args.which == "lidc-crops":
+        print(f"LIDC crops ready at {dest} (found automatically; or set SOFTNODULE_LIDC_CROPS)")
+    else:
+        print(f"ISBI 2012 training data ready at {dest} (found automatically; or set SOFTNODULE_ISBI_DIR)")
     return 0
 
 
 def _cmd_lidc_readers(args: argparse.Namespace) -> int:
-    from .data.reader_study import load_reader_study
+    from .data.lidc.reader_study import load_reader_study
 
     summary = load_reader_study(rebuild=args.rebuild, progress=not args.json, limit=args.limit).summary()
     if args.json:
@@ -113,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="run every notebook in order with papermill")
     r.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
     r.add_argument("--from", dest="start", metavar="NN", help="start at the notebook numbered NN")
+    r.add_argument("--source", choices=("auto", *SOURCE_NAMES), default="auto",
+                   help="image source of every notebook (auto: lidc-crops when found or fetched, else phantom)")
+    r.add_argument("--no-fetch", action="store_true", help="never download the LIDC crops (offline runs)")
     r.set_defaults(func=_cmd_reproduce)
 
     d = sub.add_parser("doctor", help="versions, device, cache and data locations")
@@ -126,9 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
     db = dsub.add_parser("build", help="build (or load) a dataset into the cache")
     db.add_argument("which", choices=("lnsm", "lidc"))
     db.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+    db.add_argument("--source", choices=("auto", *SOURCE_NAMES), default="auto",
+                    help="image source (auto: lidc-crops when a copy is found, else phantom)")
+    db.add_argument("--json", action="store_true")
     db.set_defaults(func=_cmd_data_build)
-    df = dsub.add_parser("fetch", help="download ISBI 2012 (verified) / explain how to get PROMISE12")
-    df.add_argument("which", choices=("isbi2012", "promise12"))
+    de = dsub.add_parser("export", help="write one case (HU image, readers, consensus, Soft Mask, RECIST) to .npz")
+    de.add_argument("case_id", metavar="NODULE_ID", help="e.g. LIDC-IDRI-0001/s0012/n01 (or a DeepLesion lesion id)")
+    de.add_argument("--source", choices=("auto", *SOURCE_NAMES), default="auto")
+    de.add_argument("--out", required=True, metavar="FILE.npz")
+    de.add_argument("--strategy", type=int, choices=(2, 3), default=None,
+                    help="trimap strategy of the Soft Mask (default: 2 with >= 2 readers, else 3)")
+    de.add_argument("--json", action="store_true")
+    de.set_defaults(func=_cmd_data_export)
+    df = dsub.add_parser("fetch", help="download ISBI 2012 or the LIDC crops (verified); PROMISE12 help")
+    df.add_argument("which", choices=("isbi2012", "lidc-crops", "promise12"))
     df.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     df.set_defaults(func=_cmd_data_fetch)
 
@@ -156,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"softnodule: error: {exc}", file=sys.stderr)
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
+        # RuntimeError covers SourceUnavailableError (a source with no data here)
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"softnodule: error: {msg}", file=sys.stderr)
         return 2
 
 

@@ -125,13 +125,6 @@ def cache_dir() -> Path:
     return path
 
 
-def shared_data_dir() -> Path | None:
-    """The team's real-data folder (``SOFTNODULE_SHARED_DATA`` or ``../shared/data``), if present."""
-    env = os.environ.get("SOFTNODULE_SHARED_DATA")
-    path = Path(env).expanduser() if env else REPO_ROOT.parent / "shared" / "data"
-    return path if path.is_dir() else None
-
-
 def results_dir(profile: str) -> Path:
     """``results/<profile>/`` (created)."""
     path = REPO_ROOT / "results" / profile

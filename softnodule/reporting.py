@@ -27,11 +27,17 @@ class RunClock:
 
 
 def provenance(profile: str, parameters: Mapping[str, Any], *, data_source: str, seeds: Sequence[int] = (),
-               clock: RunClock | None = None, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The provenance record DESIGN asks for next to every results file."""
+               clock: RunClock | None = None, extra: Mapping[str, Any] | None = None,
+               image_source: str | None = None) -> dict[str, Any]:
+    """The provenance record DESIGN asks for next to every results file.
+
+    ``image_source`` is the image source of the nodule images (``phantom``, ``lidc-crops``, ...; see
+    `softnodule.data.sources`); ``data_source`` describes the exact data in words.
+    """
     return {
         "profile": profile,
         "parameters": dict(parameters),
+        "image_source": image_source,
         "data_source": data_source,
         "seeds": list(seeds),
         "wall_seconds": round(clock.seconds, 2) if clock else None,

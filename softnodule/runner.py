@@ -74,9 +74,32 @@ class PeakMemory:
         self._thread.join()
 
 
+def resolve_run_source(source: str = "auto", *, fetch_missing: bool = False) -> str:
+    """The one image source of a whole run (every notebook uses it: sources are never mixed).
+
+    ``auto`` takes ``lidc-crops`` when a local copy or the fetch cache has it; with ``fetch_missing`` it
+    first tries ``softnodule data fetch lidc-crops`` once (internet needed) and falls back to the phantom,
+    saying so, when that fails.
+    """
+    from .data.sources import default_source, source_status
+
+    if (os.environ.get("SOFTNODULE_SOURCE") or source) in (None, "", "auto") and fetch_missing \
+            and not source_status("lidc-crops").usable:
+        from .data.fetch import FetchError, fetch_lidc_crops
+
+        print("no copy of the public LIDC crops yet: fetching them once (softnodule data fetch lidc-crops) ...",
+              flush=True)
+        try:
+            fetch_lidc_crops()
+        except FetchError as exc:
+            print(f"could not fetch the LIDC crops ({str(exc).splitlines()[0]}); this run uses the PHANTOM "
+                  "(rendered CT, not real pixels)", flush=True)
+    return default_source(source)
+
+
 def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None = None, out_dir: Path | None = None,
-              kernel_name: str = "python3") -> list[NotebookRun]:
-    """Run the notebooks of one profile; raise SystemExit(1) on the first failure."""
+              kernel_name: str = "python3", source: str = "auto", fetch_missing: bool = False) -> list[NotebookRun]:
+    """Run the notebooks of one profile on one image source; raise SystemExit(1) on the first failure."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -86,8 +109,11 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
     out_dir = out_dir or REPO_ROOT / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     os.environ["SOFTNODULE_PROFILE"] = profile  # the kernel inherits it: parameters and env agree
+    chosen = resolve_run_source(source, fetch_missing=fetch_missing)
+    os.environ["SOFTNODULE_SOURCE"] = chosen  # one source for every notebook of the run
     runs: list[NotebookRun] = []
-    print(f"softnodule reproduce --profile {profile}: {len(books)} notebooks -> {out_dir}", flush=True)
+    print(f"softnodule reproduce --profile {profile} (image source {chosen}): {len(books)} notebooks -> {out_dir}",
+          flush=True)
     failed = False
     for i, nb in enumerate(books, 1):
         t0 = time.perf_counter()
@@ -111,7 +137,7 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
         entries = {e["notebook"]: e for e in json.loads(report_path.read_text()).get("notebooks", [])}
     entries.update({r.notebook: asdict(r) for r in runs})
     merged = [entries[k] for k in sorted(entries)]
-    report = {"profile": profile, "notebooks": merged, "total_seconds": round(sum(e["wall_seconds"] for e in merged), 1),
+    report = {"profile": profile, "image_source": chosen, "notebooks": merged, "total_seconds": round(sum(e["wall_seconds"] for e in merged), 1),
               "peak_memory_note": "peak_memory_mb: peak RSS of the notebook's kernel and its children, sampled every 0.2 s"}
     atomic_write_text(report_path, json.dumps(report, indent=2))
     if failed:

@@ -1,35 +1,80 @@
-"""Shared fixtures: the real-data folder (skip when absent) and the cached nodule index."""
+"""Shared fixtures: the team's real-data folder (skip when absent) and the cached nodule index.
+
+The package knows only its own environment variables, options and fetch cache; the team's sample
+data (``<repo>/../shared/data``) is named HERE, never in ``softnodule/``. `pytest_configure` points
+the package's variables at it (without overriding a user's own settings), so that tests and the
+Jupyter kernels nbval starts (which inherit the environment) read it.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from softnodule.config import shared_data_dir
+#: The team's real-data folder, next to the repository (tests may name it; the package may not).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: The public LIDC max-slice crops (mtzig/LIDC_GDRO data files) inside it.
+LIDC_CROPS_ARCHIVE = SHARED_DATA / "lidc-maxslice" / "LIDC_GDRO-4c2ed18-data.tar.gz"
+
+#: Package variable -> the shared path it is set to (only when that path exists).
+SHARED_ENV = {
+    "SOFTNODULE_LIDC_DIR": SHARED_DATA / "lidc-idri",
+    "SOFTNODULE_ISBI_DIR": SHARED_DATA / "isbi2012",
+    "SOFTNODULE_LIDC_CROPS": LIDC_CROPS_ARCHIVE,
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the package's data variables at the shared folder when it exists (a user's own value wins)."""
+    if not SHARED_DATA.is_dir():
+        return
+    for name, path in SHARED_ENV.items():
+        if path.exists():
+            os.environ.setdefault(name, str(path))
+
+
+def _need(path: Path, what: str) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is not present ({what}); this test needs the team's sample data next to the repository")
+    return path
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data`` (real public data); tests that need it skip when it is absent."""
-    path = shared_data_dir()
-    if path is None:
-        pytest.skip("../shared/data is not present (real LIDC/ISBI samples); set SOFTNODULE_SHARED_DATA")
+    """``<repo>/../shared/data`` (real public data); tests that need it skip when it is absent."""
+    return _need(SHARED_DATA, "real LIDC / ISBI / DeepLesion samples")
+
+
+@pytest.fixture()
+def lidc_slabs(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The real LIDC-IDRI slabs (patients 0001 and 0002), also set as ``SOFTNODULE_LIDC_DIR`` for the test.
+
+    Setting the variable here (not only in `pytest_configure`) makes a test that asks for the slabs read
+    exactly them, even when the user's environment points ``SOFTNODULE_LIDC_DIR`` at a full download.
+    """
+    path = _need(shared_data / "lidc-idri", "real LIDC-IDRI DICOM slabs")
+    monkeypatch.setenv("SOFTNODULE_LIDC_DIR", str(path))
     return path
 
 
 @pytest.fixture(scope="session")
-def lidc_slabs(shared_data: Path) -> Path:
-    path = shared_data / "lidc-idri"
-    if not path.is_dir():
-        pytest.skip("../shared/data/lidc-idri is not present")
-    return path
+def lidc_crops_archive(shared_data: Path) -> Path:
+    """The LIDC max-slice crops archive (``LIDC_GDRO-4c2ed18-data.tar.gz``); skip when absent."""
+    return _need(LIDC_CROPS_ARCHIVE, "public LIDC max-slice crops archive")
+
+
+@pytest.fixture(scope="session")
+def deeplesion_samples(shared_data: Path) -> Path:
+    """The DeepLesion sample folder (``Images_png/``, ``DL_info_subset.csv``, 8-bit key slices); skip when absent."""
+    return _need(shared_data / "deeplesion-samples", "DeepLesion samples")
 
 
 @pytest.fixture(scope="session")
 def nodule_index():
     """The full nodule index (built on first use: ~3 minutes on 2 cores, then cached)."""
-    from softnodule.data.lidc import load_nodule_index
+    from softnodule.data.lidc.index import load_nodule_index
 
     return load_nodule_index(progress=False)
 
@@ -42,7 +87,7 @@ def make_disc_dataset(n_train: int = 12, n_val: int = 4, n_test: int = 4, size: 
     """
     import numpy as np
 
-    from softnodule.data.lnsm import SoftMaskDataset
+    from softnodule.data.datasets.builder import SoftMaskDataset
 
     rng = np.random.default_rng(seed)
     n = n_train + n_val + n_test

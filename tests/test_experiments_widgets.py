@@ -11,7 +11,7 @@ from softnodule.experiments import soft_mask_accuracy as sma  # noqa: E402
 
 @pytest.fixture(scope="module")
 def cases(nodule_index):
-    from softnodule.data.phantom import render_case
+    from softnodule.data.sources.phantom import render_case
 
     return [render_case(r, seed=0) for r in sma.sample_records(nodule_index.records, 6, seed=1)]
 

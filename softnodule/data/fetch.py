@@ -1,10 +1,21 @@
-"""Downloads for the generalisation datasets: ``softnodule data fetch isbi2012|promise12``.
+"""Downloads: ``softnodule data fetch isbi2012|lidc-crops|promise12``.
+
+Every download here follows one recipe (`_fetch_verified`): each file has a SHA-256 digest known in
+advance, is verified before anything is written, and is written atomically (temp file, then
+rename). Files already present with a good digest are skipped, so an interrupted fetch resumes,
+and a bad download never leaves a file behind that a later run (or a cheap presence check) could
+mistake for a good one.
 
 ISBI 2012: the 60 training PNGs (30 slices of ``train-volume.tif`` and their labels) as published
 in ``zhixuhao/unet`` (``data/membrane/train``), verified against SHA-256 digests computed from the
-team's reference copy, written atomically (temp file, then rename) into
-``cache_dir()/downloads/isbi2012/train/{image,label}/{i}.png``. Files already present with a good
-digest are skipped, so an interrupted fetch resumes.
+team's reference copy, written into ``cache_dir()/downloads/isbi2012/train/{image,label}/{i}.png``.
+
+LIDC crops: the data files of GitHub repository ``mtzig/LIDC_GDRO`` at one pinned commit
+(`LIDC_GDRO_COMMIT`): ``data/LIDC(MaxSlices)_Nodules/<id>.txt`` (the max-slice crop of every
+nodule, real LIDC-IDRI pixel values), the two CSVs next to them and the repository's ``LICENSE``.
+The digests ship with the package (``manifests/lidc_gdro_4c2ed18.sha256``, `sha256sum` format, see
+`lidc_crops_manifest`); the files go to ``cache_dir()/downloads/lidc-crops`` in the repository's
+own layout (``<dir>/data/...``), downloaded by a small thread pool (2,683 small files).
 
 PROMISE12: no anonymous download exists (registration at promise12.grand-challenge.org), so
 `promise12_instructions` only explains what to do and checks a configured folder's layout.
@@ -15,11 +26,20 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from ..config import cache_dir
 from ..io import atomic_write_bytes
+
+#: ``opener(url, timeout=seconds)`` returning a response usable as a context manager with
+#: ``.read()``: `urllib.request.urlopen` (the default) or ``OpenerDirector.open`` or a test fake.
+Opener = Callable[..., Any]
 
 #: Where the ISBI 2012 training PNGs are published (``{kind}/{i}.png`` is appended).
 ISBI_BASE_URL = "https://raw.githubusercontent.com/zhixuhao/unet/master/data/membrane/train"
@@ -97,10 +117,82 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _download(url: str, timeout: float) -> bytes:
-    """The bytes at ``url`` (``urllib.request.urlopen``: tests monkeypatch it to go offline)."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def _file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks (no whole-file copy in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(url: str, timeout: float, opener: Opener | None = None) -> bytes:
+    """The bytes at ``url``.
+
+    ``opener`` defaults to `urllib.request.urlopen`, looked up at call time so that tests can
+    monkeypatch it to go offline.
+    """
+    open_url = urllib.request.urlopen if opener is None else opener
+    with open_url(url, timeout=timeout) as response:
         return response.read()
+
+
+def _fetch_verified(url: str, target: Path, expected: str, *, name: str, timeout: float,
+                    opener: Opener | None, by_hand: str) -> bool:
+    """Make ``target`` hold the file at ``url`` whose SHA-256 is ``expected``.
+
+    A ``target`` that already has the right digest is kept (this is what makes a fetch resume). A
+    wrong local copy is removed before downloading, so a failed download never leaves a file that
+    looks fetched. The download is verified in memory and written atomically only when it matches.
+
+    Parameters
+    ----------
+    url : str
+        Where the file is published.
+    target : Path
+        Where it goes.
+    expected : str
+        Its SHA-256 (hex).
+    name : str
+        How error messages name the file (e.g. its path in the repository).
+    timeout : float
+        Seconds for the request.
+    opener : callable or None
+        See `_download`.
+    by_hand : str
+        Sentence(s) appended to network errors: how to get the files without this command.
+
+    Returns
+    -------
+    bool
+        True when the file was downloaded, False when a good copy was already there.
+
+    Raises
+    ------
+    FetchError
+        No network, an HTTP error, or a checksum mismatch; each names the file, and nothing is
+        written for it.
+    """
+    expected = expected.lower()
+    if target.is_file():
+        if _file_sha256(target) == expected:
+            return False
+        target.unlink()  # corrupt or stale copy: fetch it again
+    try:
+        data = _download(url, timeout, opener)
+    except urllib.error.HTTPError as exc:
+        raise FetchError(f"download failed for {name}: {url}: HTTP {exc.code} {exc.reason}. "
+                         f"{by_hand}") from exc
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise FetchError(f"no internet access: could not download {url} ({reason}). {by_hand}") from exc
+    got = _sha256(data)
+    if got != expected:
+        raise FetchError(f"checksum mismatch for {name} ({url}): expected sha256 {expected}, got {got}; "
+                         f"nothing was written to {target}. Run the fetch again; if it persists, the "
+                         "published file changed and the shipped digests need a look")
+    atomic_write_bytes(target, data)
+    return True
 
 
 def _order(name: str) -> tuple[str, int]:
@@ -131,46 +223,229 @@ def fetch_isbi(dest: Path | str | None = None, *, base_url: str = ISBI_BASE_URL,
     Returns
     -------
     Path
-        ``dest`` (use it as ``SOFTNODULE_ISBI_DIR``; `softnodule.data.isbi.isbi_root` finds the default).
+        ``dest`` (use it as ``SOFTNODULE_ISBI_DIR``; `softnodule.data.datasets.isbi.isbi_root` finds the default).
 
     Raises
     ------
     FetchError
-        No network (with what to do instead), an HTTP error, or a checksum mismatch (the bad file is
-        removed, never kept).
+        No network or an HTTP error (with what to do instead), or a checksum mismatch (nothing is
+        written for the bad file).
     """
     from tqdm.auto import tqdm
 
-    from .isbi import fetch_target
+    from .datasets.isbi import fetch_target
 
     dest = Path(dest) if dest is not None else fetch_target()
     names = sorted(checksums, key=_order)
+    by_hand = ("Copy an ISBI 2012 training folder (train/image/{0..29}.png and train/label/{0..29}.png) "
+               f"yourself and set SOFTNODULE_ISBI_DIR to it, or put it at {dest}.")
     for name in tqdm(names, desc="ISBI 2012", unit="file", disable=not progress):
-        target = dest / "train" / name
-        expected = checksums[name].lower()
-        if target.is_file():
-            if _sha256(target.read_bytes()) == expected:
-                continue
-            target.unlink()  # corrupt or stale copy: fetch it again
-        url = f"{base_url.rstrip('/')}/{name}"
-        try:
-            data = _download(url, timeout)
-        except urllib.error.HTTPError as exc:
-            raise FetchError(f"download failed: {url}: HTTP {exc.code} {exc.reason}") from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise FetchError(
-                f"no internet access: could not download {url} ({reason}). Copy an ISBI 2012 training "
-                "folder (train/image/{0..29}.png and train/label/{0..29}.png) yourself and set "
-                f"SOFTNODULE_ISBI_DIR to it, or put it at {dest}.") from exc
-        got = _sha256(data)
-        if got != expected:
-            if target.exists():
-                target.unlink()
-            raise FetchError(f"checksum mismatch for {url}: expected sha256 {expected}, got {got}; "
-                             "the file was removed, not kept")
-        atomic_write_bytes(target, data)
+        _fetch_verified(f"{base_url.rstrip('/')}/{name}", dest / "train" / name, checksums[name], name=name,
+                        timeout=timeout, opener=None, by_hand=by_hand)
     return dest
+
+
+#: The GitHub repository that publishes the LIDC max-slice crops, and the commit the digests pin.
+LIDC_GDRO_REPO = "mtzig/LIDC_GDRO"
+LIDC_GDRO_COMMIT = "4c2ed18caa93a75b18fab4631b76d5397e3c0531"
+
+#: Raw-file URL prefix at that commit; a URL-quoted repository path is appended
+#: (``data/LIDC(MaxSlices)_Nodules/1.txt`` has parentheses).
+LIDC_GDRO_BASE_URL = f"https://raw.githubusercontent.com/{LIDC_GDRO_REPO}/{LIDC_GDRO_COMMIT}/"
+
+#: The shipped manifest (in this package's ``data/manifests`` folder), `sha256sum` format.
+LIDC_CROPS_MANIFEST = "lidc_gdro_4c2ed18.sha256"
+
+#: The environment variable that points the ``lidc-crops`` source at a copy made by hand.
+LIDC_CROPS_ENV = "SOFTNODULE_LIDC_CROPS"
+
+
+def parse_sha256sum(text: str, *, source: str = "manifest") -> dict[str, str]:
+    """Parse `sha256sum` output (``<hex digest>  <path>`` per line) into ``{path: digest}``.
+
+    The binary-mode marker (``<hex> *<path>``) is accepted too; blank lines are ignored.
+
+    Parameters
+    ----------
+    text : str
+        The manifest's contents.
+    source : str
+        How errors name the manifest.
+
+    Raises
+    ------
+    ValueError
+        A malformed line or a path listed twice (naming the line), so a damaged manifest can never
+        silently verify fewer files.
+    """
+    table: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        digest, sep, path = line.partition(" ")
+        path = path[1:] if path[:1] in (" ", "*") else path
+        if not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest) or not path:
+            raise ValueError(f"{source}, line {number}: expected '<64 hex digits>  <path>', got {line!r}")
+        if path in table:
+            raise ValueError(f"{source}, line {number}: {path!r} is listed twice")
+        table[path] = digest.lower()
+    return table
+
+
+def lidc_crops_manifest() -> dict[str, str]:
+    """The files of ``mtzig/LIDC_GDRO`` at `LIDC_GDRO_COMMIT` that the LIDC crops need, with digests.
+
+    Read from the manifest shipped inside the package (via `importlib.resources`, so it works from
+    an installed wheel too). 2,683 entries: ``data/LIDC(MaxSlices)_Nodules/<id>.txt`` (2,680),
+    ``data/LIDC-IDRI_MetaData.csv``, ``data/LIDC_20130817_AllFeatures2D_MaxSlicePerNodule_inLineRatings.csv``
+    and ``LICENSE`` (MIT: it travels with the data).
+
+    Returns
+    -------
+    dict
+        ``{repository path: sha256 hex}``, a fresh dict (callers may modify it).
+    """
+    resource = resources.files("softnodule.data").joinpath("manifests", LIDC_CROPS_MANIFEST)
+    return parse_sha256sum(resource.read_text(encoding="utf-8"), source=f"manifest {LIDC_CROPS_MANIFEST}")
+
+
+def lidc_crops_fetch_dir() -> Path:
+    """Where `fetch_lidc_crops` puts the files: ``cache_dir()/downloads/lidc-crops`` (holds ``data/``)."""
+    return cache_dir() / "downloads" / "lidc-crops"
+
+
+def lidc_crops_url(path: str) -> str:
+    """The raw-file URL of one repository ``path`` at `LIDC_GDRO_COMMIT` (URL-quoted)."""
+    return LIDC_GDRO_BASE_URL + urllib.parse.quote(path)
+
+
+def lidc_crops_by_hand() -> str:
+    """How to get the LIDC crops without ``softnodule data fetch lidc-crops`` (for error messages)."""
+    return (f"To get the files by hand, download the repository at commit {LIDC_GDRO_COMMIT}: "
+            f"https://github.com/{LIDC_GDRO_REPO}/archive/{LIDC_GDRO_COMMIT}.tar.gz "
+            f"(or: git clone https://github.com/{LIDC_GDRO_REPO}.git && "
+            f"git -C LIDC_GDRO checkout {LIDC_GDRO_COMMIT}), then set {LIDC_CROPS_ENV} to the folder that "
+            "contains data/ (or to a .tar.gz of it). Running this fetch again later resumes where it stopped.")
+
+
+def fetch_lidc_crops(dest: Path | str | None = None, *, progress: bool = True, opener: Opener | None = None,
+                     workers: int = 8, timeout: float = 30.0) -> Path:
+    """Download and verify the LIDC max-slice crops of ``mtzig/LIDC_GDRO`` (pinned commit).
+
+    Only the files of `lidc_crops_manifest` are fetched, each from its raw URL at
+    `LIDC_GDRO_COMMIT` (so a later push to the repository cannot change what is downloaded), each
+    checked against its shipped SHA-256 before it is written atomically. Files already present with
+    the right digest are skipped: an interrupted fetch resumes, a completed one downloads nothing.
+
+    Parameters
+    ----------
+    dest : path, optional
+        Target folder (default `lidc_crops_fetch_dir`); files keep the repository layout, e.g.
+        ``dest/data/LIDC(MaxSlices)_Nodules/1.txt``.
+    progress : bool
+        tqdm bar over files.
+    opener : callable, optional
+        ``opener(url, timeout=...)`` returning a readable response context manager; defaults to
+        `urllib.request.urlopen` (tests pass a fake to serve bytes or to go offline).
+    workers : int
+        Concurrent downloads (the files are small, so latency, not bandwidth, dominates).
+    timeout : float
+        Seconds per request.
+
+    Returns
+    -------
+    Path
+        ``dest`` (the folder that contains ``data/``; the ``lidc-crops`` source finds the default
+        location by itself, or set ``SOFTNODULE_LIDC_CROPS`` to it).
+
+    Raises
+    ------
+    FetchError
+        No network or an HTTP error (the message says how to get the files by hand), or a checksum
+        mismatch naming the file, the expected and the received digest (nothing is written for that
+        file). On the first error the downloads not yet started are cancelled; files already
+        verified and written stay, so the next run resumes.
+    """
+    from tqdm.auto import tqdm
+
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    dest = Path(dest) if dest is not None else lidc_crops_fetch_dir()
+    manifest = lidc_crops_manifest()
+    by_hand = lidc_crops_by_hand()
+
+    def one(path: str) -> bool:
+        return _fetch_verified(lidc_crops_url(path), dest / path, manifest[path], name=path, timeout=timeout,
+                               opener=opener, by_hand=by_hand)
+
+    downloaded = 0
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lidc-fetch")
+    try:
+        with tqdm(total=len(manifest), desc="LIDC crops", unit="file", disable=not progress) as bar:
+            futures = [pool.submit(one, path) for path in sorted(manifest)]
+            for future in as_completed(futures):
+                downloaded += future.result()  # re-raises the first FetchError
+                bar.update(1)
+                bar.set_postfix(downloaded=downloaded, refresh=False)
+    finally:
+        # on an error or Ctrl-C: drop what has not started, let the few running downloads finish
+        pool.shutdown(wait=True, cancel_futures=True)
+    return dest
+
+
+def verify_lidc_crops(folder: Path | str, *, check_digests: bool = True) -> list[str]:
+    """Problems of a local copy of the LIDC crops in the repository layout (empty list: all good).
+
+    Parameters
+    ----------
+    folder : path
+        The folder that contains ``data/`` (a fetch folder, or a clone / unpacked tarball of
+        ``mtzig/LIDC_GDRO``).
+    check_digests : bool
+        Also compare every file's SHA-256 with the manifest (reads ~330 MB); when False only
+        presence is checked (and that files are not empty).
+
+    Returns
+    -------
+    list of str
+        One human-readable line per problem: the folder itself is missing or is ``data/`` rather than
+        its parent, a file is missing or empty, or a file's digest is wrong (expected and found).
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        return [f"{folder} is not a folder; expected the folder that contains data/ (see `softnodule data "
+                "fetch lidc-crops`)"]
+    if not (folder / "data").is_dir() and (folder / "LIDC(MaxSlices)_Nodules").is_dir():
+        return [f"{folder} is the data/ folder itself; point at its parent {folder.parent} instead"]
+    problems: list[str] = []
+    for path, expected in sorted(lidc_crops_manifest().items()):
+        target = folder / path
+        if not target.is_file():
+            problems.append(f"missing: {target}")
+        elif target.stat().st_size == 0:
+            problems.append(f"empty: {target}")
+        elif check_digests and (got := _file_sha256(target)) != expected:
+            problems.append(f"wrong sha256 for {target}: expected {expected}, got {got}")
+    return problems
+
+
+def lidc_crops_fetched() -> bool:
+    """Whether `lidc_crops_fetch_dir` holds every manifest file (cheap: presence and non-zero size).
+
+    Digests are not re-read: `fetch_lidc_crops` only ever writes verified files (atomically) and
+    removes wrong ones, so presence in the fetch folder stands for "verified". Use
+    `verify_lidc_crops` for a full check.
+    """
+    folder = lidc_crops_fetch_dir()
+    if not (folder / "data").is_dir():
+        return False
+    for path in lidc_crops_manifest():
+        try:
+            if (folder / path).stat().st_size == 0:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def promise12_instructions() -> tuple[bool, str]:
@@ -183,7 +458,7 @@ def promise12_instructions() -> tuple[bool, str]:
     text : str
         Registration URL, expected layout, the env var, and the configured folder's check.
     """
-    from .promise12 import REGISTRATION_URL, fetch_target, layout_problems, list_cases
+    from .datasets.promise12 import REGISTRATION_URL, fetch_target, layout_problems, list_cases
 
     lines = [
         f"PROMISE12 has no anonymous download: register at {REGISTRATION_URL} and download the",

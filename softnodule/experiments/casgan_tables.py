@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from ..config import Profile
-from ..data.lnsm import SoftMaskDataset
-from ..data.torch_data import ArraySplits, SegmentationArrays, dataset_arrays
+from ..data.datasets.builder import SoftMaskDataset
+from ..data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays
 from ..metrics import scores_from_counts
 from ..models.registry import model_spec
 from ..train.segmentation import TrainedSegmenter, predict
@@ -58,7 +58,7 @@ NOTES = ("CasGAN = frozen SR teacher (x2 quick, x4 paper) + pix2pix U-Net segmen
          "grid, binarised at the validation threshold. Budget = the project's table budget (Adam + poly decay over "
          "table_epochs, batch 4, flips); lr 2e-4 for the baselines, the paper's 0.002 for CasGAN's models (its "
          "linear decay after 35 epochs is not reproduced). No pretrained encoders. "
-         "Data: phantom LNSM-/LIDC-style sets, not DeepLesion / the authors' 119 LIDC lesions.")
+         "Data: the LNSM-/LIDC-style sets of the notebook's image source (see the provenance), not DeepLesion / the authors' 119 LIDC lesions.")
 
 _PRIOR_CACHE: dict[tuple[str, str], ArraySplits] = {}
 
@@ -246,7 +246,7 @@ def folds_provenance(profile: Profile, folds: Sequence[Mapping[str, Any]], teach
               "selection": "per fold: checkpoint = best validation Dice @0.5, threshold on validation, test once"}
     return provenance(profile.name, params, data_source="; ".join(
         f"fold {f['fold']}: {f['dataset'].manifest['spec']['name']} {f['dataset'].manifest['key']} "
-        f"{f['dataset'].counts}" for f in folds) or "no data", seeds=list(profile.seeds), clock=clock,
+        f"{f['dataset'].counts}" for f in folds) or "no data", image_source="isbi2012", seeds=list(profile.seeds), clock=clock,
         extra={"teacher_key": getattr(teacher, "key", None),
                "run_keys": [{n: [t.key for t in ts] for n, ts in f["runs"].items()} for f in folds],
                "prior_keys": [[p.key for p in f["priors"]] for f in folds], **(dict(extra) if extra else {})})

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..data.lnsm import SoftMaskDataset
-from ..data.torch_data import segmentation_arrays
+from ..data.datasets.builder import SoftMaskDataset
+from ..data.datasets.torch_data import segmentation_arrays
 from ..metrics import summarize
 from ..models import count_parameters
 from ..train.segmentation import SegConfig, TrainedSegmenter, evaluate, train_segmenter
@@ -98,7 +98,7 @@ def loss_curve_figure(trained: Mapping[str, TrainedSegmenter]):
 
 def prediction_figure(dataset: SoftMaskDataset, evaluation: Mapping[str, Any], n: int = 6, seed: int = 0,
                       title: str = "DSNet"):
-    """Test cases: image, predicted binary and Soft Mask, the reference Soft Mask, true alpha, consensus."""
+    """Test cases: image, predicted binary and Soft Mask, the reference Soft Mask, true alpha (phantom only), consensus."""
     import matplotlib.pyplot as plt
 
     from ..matting.window import hu_to_unit
@@ -112,6 +112,8 @@ def prediction_figure(dataset: SoftMaskDataset, evaluation: Mapping[str, Any], n
             ("reference Soft Mask", lambda i: sub["soft"][i], "magma"),
             ("true alpha (phantom)", lambda i: sub["true_alpha"][i], "magma"),
             ("50 % consensus", lambda i: sub["consensus"][i], "gray")]
+    if "true_alpha" not in sub:  # real images: nobody knows the true alpha
+        cols = [c for c in cols if not c[0].startswith("true alpha")]
     fig, axes = plt.subplots(len(idx), len(cols), figsize=(1.9 * len(cols), 1.9 * len(idx)), squeeze=False)
     for r, i in enumerate(idx):
         for c, (name, get, cmap) in enumerate(cols):

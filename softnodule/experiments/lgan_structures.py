@@ -2,9 +2,10 @@
 
 Which variants: the six rows of the paper's Table 2 (`models.lgan.LGAN_STRUCTURES`), all with the
 same generator, data, budget and seed; only the critic (and so the generator's adversarial term)
-differs. Which data: the thorax phantom (`data.lung_slices`, exact lung masks), test split evaluated
-once with the checkpoint of best validation IoU; plus, when ``../shared/data/lidc-idri`` is present,
-the real LIDC slices with classical (uncorrected) masks as an extra test set that no model trained on.
+differs. Which data: the thorax phantom (`data.datasets.lung_slices`, exact lung masks), test split
+evaluated once with the checkpoint of best validation IoU; plus, when the user's LIDC-IDRI DICOM
+folder (``SOFTNODULE_LIDC_DIR``) is set, real LIDC slices from it (`lung_slices.real_lung_slices`)
+with classical (uncorrected) masks as an extra test set that no model trained on.
 How to aggregate: per-slice IoU and symmetric Hausdorff distance (pixels of the 224 px input), mean
 and median over slices, as the paper; each beside the paper's value and the difference.
 """
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Profile
-from ..data.torch_data import ArraySplits, SegmentationArrays
+from ..data.datasets.torch_data import ArraySplits, SegmentationArrays
 from ..models.lgan import LGAN_STRUCTURES
 from ..train.lgan import TrainedLGAN, evaluate_lgan, lgan_config, train_lgan
 from .paper_numbers_lgan import PAPER_LABELS, TABLE2_LIDC
@@ -142,8 +143,8 @@ def curves_figure(runs: Mapping[str, TrainedLGAN]):
 
 def classical_vs_exact(seeds: Sequence[int], size: int = 224) -> dict[str, Any]:
     """Dice and IoU of the classical lung mask against the phantom's exact mask on slices ``seeds``."""
-    from ..data.lung_mask import classical_lung_mask
-    from ..data.thorax import thorax_slice
+    from ..data.datasets.lung_mask import classical_lung_mask
+    from ..data.datasets.thorax import thorax_slice
     from ..metrics import per_image_metrics
 
     pairs = [thorax_slice(int(s), size) for s in seeds]

@@ -2,7 +2,7 @@
 
 Values are percent, ``(mean, std)`` where the paper gives a std, ``(value, None)`` where it gives one
 number, ``None`` where the cell does not exist. Sources: the TNNLS DSNet paper
-(``../shared/papers/003_*.txt``) and its conference version (``001_*.txt``).
+(Wang, Xu et al., IEEE TNNLS) and its conference version (EDRFM / SDRFM modules).
 
 Known defects of the sources, handled here and said in the notebooks:
 

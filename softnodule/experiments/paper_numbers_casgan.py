@@ -1,4 +1,4 @@
-"""CasGAN's published numbers (``../shared/papers/002_*.txt``): Tables 1, 3 and 4, quoted once.
+"""CasGAN's published numbers (the CasGAN paper): Tables 1, 3 and 4, quoted once.
 
 The paper prints fractions (``0.831``); cells here are PERCENT, the printed value x 100 exactly
 (``(83.1, None)``: no std is given anywhere), in the :data:`~.paper_numbers.Cell` form the table engine

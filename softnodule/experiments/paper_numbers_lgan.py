@@ -1,4 +1,4 @@
-"""LGAN's published numbers (Tan et al., CMIG; ``../shared/papers/004_*.txt``), quoted exactly.
+"""LGAN's published numbers (Tan et al., CMIG), quoted exactly.
 
 IoU is a fraction (not percent); Hausdorff is the symmetric Hausdorff distance, whose unit the paper
 does not state (pixels, presumably of the 224x224 network input). Mean and median are per slice.

@@ -1,6 +1,6 @@
 """CasGAN Table 5 (radiomics of Soft Mask vs binary ROI), quoted exactly, and the study setup it states.
 
-Source: ``../shared/papers/002_c9aa73694d0db8f8.txt`` (CasGAN), section 4.3 (2) and Table 5. The table
+Source: the CasGAN paper, section 4.3 (2) and Table 5. The table
 gives ACC and AUC of three classifiers (decision tree, KNN, SVM) for smooth vs spiculated ("burr")
 nodules, with the features extracted from the binary-mask ROI or from the soft-mask ROI.
 

@@ -1,9 +1,9 @@
 """Is the phantom CT-like? The same measurements on rendered crops and on real LIDC-IDRI crops.
 
-Real pixels come from whatever DICOM is present (the team's ``../shared/data/lidc-idri`` slabs, or a
-user's LIDC-IDRI). Parenchyma statistics use lung crops sampled from every real slice found; nodule
-HU and edge width use the real nodules whose key slice is present (one 4-reader solid nodule in the
-shared slabs), so by-texture comparisons on real data are limited to what exists and say so.
+Real pixels come from the user's LIDC-IDRI DICOM folder (``SOFTNODULE_LIDC_DIR``, full download or
+a few slabs). Parenchyma statistics use lung crops sampled from every real slice found; nodule HU and
+edge width use the real nodules whose key slice is present (a two-patient sample of slabs holds one
+4-reader solid nodule), so by-texture comparisons on real data are limited to what exists and say so.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from ..data.case import NoduleCase
-from ..data.dicom_source import _slice_positions, dicom_roots, read_slice_hu
+from ..data.sources.lidc_dicom import _slice_positions, dicom_roots, read_slice_hu
 from ..data.realism import edge_width_mm, nodule_hu, parenchyma_stats
-from ..data.splits import stable_seed
+from ..data.datasets.splits import stable_seed
 
 TEXTURE_GROUPS = {"ground-glass (1-2)": (1, 2.5), "part-solid (3)": (2.5, 3.5), "solid (4-5)": (3.5, 5.1)}
 
@@ -30,7 +30,7 @@ def texture_group(rating: float) -> str:
 
 
 def real_lung_crops(n: int = 40, size: int = 64, seed: int = 0, min_lung_fraction: float = 0.8) -> list[dict[str, Any]]:
-    """Up to ``n`` crops of aerated lung from every real DICOM slice under the DICOM roots."""
+    """Up to ``n`` crops of aerated lung from every real DICOM slice under ``SOFTNODULE_LIDC_DIR``."""
     series_dirs = []
     for root in dicom_roots():
         series_dirs += sorted({p.parent for p in root.rglob("*.dcm")})
@@ -59,8 +59,12 @@ def _summ(values: Sequence[float]) -> str:
 
 
 def realism_rows(phantom: dict[str, Sequence[NoduleCase]], real_cases: Sequence[NoduleCase],
-                 lung_crops: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per source: parenchyma HU and noise, nodule HU per texture group, edge width (mm)."""
+                 lung_crops: Sequence[dict[str, Any]],
+                 crop_cases: Sequence[NoduleCase] = ()) -> list[dict[str, Any]]:
+    """One row per source: parenchyma HU and noise, nodule HU per texture group, edge width (mm).
+
+    ``crop_cases`` (the ``lidc-crops`` source: real nodules of every texture) get their own row.
+    """
     rows = []
 
     def _row(source: str, cases: Sequence[NoduleCase], lungs: Sequence[np.ndarray]) -> dict[str, Any]:
@@ -80,16 +84,18 @@ def realism_rows(phantom: dict[str, Sequence[NoduleCase]], real_cases: Sequence[
         rows.append(_row(f"phantom ({name} appearance)", cases, []))
     if real_cases or lung_crops:
         rows.append(_row("real LIDC-IDRI DICOM", real_cases, [c["image"] for c in lung_crops]))
+    if crop_cases:
+        rows.append(_row("real LIDC-IDRI (lidc-crops)", crop_cases, []))
     return rows
 
 
 def real_nodule_cases(index, size: int = 64) -> list[NoduleCase]:
-    """Real-pixel cases for every nodule whose key slice is present under a DICOM root.
+    """Real-pixel cases for every nodule whose key slice is present under ``SOFTNODULE_LIDC_DIR``.
 
-    Scans every patient folder found under the roots (cheap for the shared slabs; on a full
-    LIDC-IDRI download this visits every patient, so notebooks pass a sample there).
+    Scans every patient folder found under the root (cheap for a few slabs; on a full LIDC-IDRI
+    download this visits every patient, so notebooks pass a sample there).
     """
-    from ..data.dicom_source import dicom_case, has_key_slice
+    from ..data.sources.lidc_dicom import dicom_case, has_key_slice
 
     patients = sorted({p.name for root in dicom_roots() for p in root.glob("LIDC-IDRI-*") if p.is_dir()})
     out = []
@@ -103,8 +109,9 @@ def real_nodule_cases(index, size: int = 64) -> list[NoduleCase]:
     return out
 
 
-def realism_figure(phantom: dict[str, Sequence[NoduleCase]], real_cases: Sequence[NoduleCase], n: int = 6):
-    """Rows: phantom crops per appearance, then the real crops, all in the same lung window."""
+def realism_figure(phantom: dict[str, Sequence[NoduleCase]], real_cases: Sequence[NoduleCase], n: int = 6,
+                   crop_cases: Sequence[NoduleCase] = ()):
+    """Rows: phantom crops per appearance, then the real DICOM and real lidc-crops cases, one lung window."""
     import matplotlib.pyplot as plt
 
     from ..matting.window import hu_to_unit
@@ -112,6 +119,8 @@ def realism_figure(phantom: dict[str, Sequence[NoduleCase]], real_cases: Sequenc
     rows = [(f"phantom\n{name}", list(cases)[:n]) for name, cases in phantom.items()]
     if real_cases:
         rows.append(("real\nLIDC-IDRI", list(real_cases)[:n]))
+    if crop_cases:
+        rows.append(("real\nlidc-crops", list(crop_cases)[:n]))
     fig, axes = plt.subplots(len(rows), n, figsize=(1.8 * n, 1.9 * len(rows)), squeeze=False)
     for ax_row, (label, cases) in zip(axes, rows):
         for j, ax in enumerate(ax_row):

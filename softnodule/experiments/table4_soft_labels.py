@@ -29,7 +29,7 @@ def soft_label_figure(dataset, n: int = 4, seed: int = 0):
     """Training crops with each supervision target side by side (binary, Kats, Gros, Soft Mask)."""
     import matplotlib.pyplot as plt
 
-    from ..data.torch_data import dataset_arrays
+    from ..data.datasets.torch_data import dataset_arrays
 
     targets = {t: dataset_arrays(target_dataset(dataset, t), "train") for t in ("binary", "kats", "gros", "soft_mask")}
     base = targets["soft_mask"]

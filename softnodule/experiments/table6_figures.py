@@ -98,11 +98,11 @@ def matrix_figure(blocks: Mapping[str, tuple[Sequence[str], np.ndarray]]):
 def fig11_panel(cases: Sequence[NoduleCase], soft: np.ndarray, binary: np.ndarray, *, title: str = ""):
     """Fig. 11 style: CT, each reader's outline, the 50 % consensus, DSNet's Soft Mask and its binarisation.
 
-    One row per case; every row title says the image source (phantom / dicom).
+    One row per case; every row's label says the image source (phantom / lidc-crops / lidc-dicom).
     """
     import matplotlib.pyplot as plt
 
-    from ..data.phantom import LIDC_APPEARANCE
+    from ..data.sources.phantom import LIDC_APPEARANCE
 
     n_r = max(c.readers.shape[0] for c in cases)
     cols = ["CT", *(f"Doctor {i + 1}" for i in range(n_r)), "50% consensus", "DSNet Soft Mask", "DSNet binary"]
@@ -112,7 +112,7 @@ def fig11_panel(cases: Sequence[NoduleCase], soft: np.ndarray, binary: np.ndarra
         ax = axes[row]
         img = np.clip((case.image - lo) / (hi - lo), 0, 1)
         ax[0].imshow(img, cmap="gray")
-        ax[0].set_ylabel(f"{case.case_id.split('/')[0][-4:]} {case.source}", fontsize=7)
+        ax[0].set_ylabel(f"{case.case_id.split('/')[0][-4:]}\n{case.source}", fontsize=7)
         for i in range(n_r):
             ax[1 + i].imshow(img, cmap="gray")
             if i < case.readers.shape[0]:
@@ -131,3 +131,18 @@ def fig11_panel(cases: Sequence[NoduleCase], soft: np.ndarray, binary: np.ndarra
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def fig11_selection(blocks: Sequence, per_block: int = 2, seed: int = 0
+                    ) -> tuple[list[NoduleCase], list[np.ndarray], list[np.ndarray]]:
+    """Cases, Soft Masks and binary masks for `fig11_panel`: ``per_block`` seeded picks from each
+    `table6_doctors.ModelBlock`, in the order given (real CT first in notebook 10)."""
+    cases, soft, binary = [], [], []
+    rng = np.random.default_rng(seed)
+    for block in blocks:
+        n = len(block.eval_set.cases)
+        for i in sorted(rng.choice(n, size=min(per_block, n), replace=False)):
+            cases.append(block.eval_set.cases[i])
+            soft.append(block.pred["soft"][i])
+            binary.append(block.pred["binary"][i])
+    return cases, soft, binary

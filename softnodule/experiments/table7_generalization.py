@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Profile
-from ..data.torch_data import dataset_arrays
+from ..data.datasets.torch_data import dataset_arrays
 from ..metrics import scores_from_counts
 from .paper_numbers import TABLE7, fmt_cell
 from .table_runs import VARIANTS, evaluate_variants, train_variants
@@ -115,7 +115,7 @@ def fold_provenance(profile: Profile, folds: Sequence[Mapping[str, Any]], teache
               "selection": "per fold: checkpoint = best validation Dice @0.5, threshold on validation, test once"}
     return provenance(profile.name, params, data_source="; ".join(
         f"fold {f['fold']}: {f['dataset'].manifest['spec']['name']} {f['dataset'].manifest['key']} "
-        f"{f['dataset'].counts}" for f in folds) or "no data", seeds=[0], clock=clock,
+        f"{f['dataset'].counts}" for f in folds) or "no data", image_source="isbi2012", seeds=[0], clock=clock,
         extra={"teacher_key": getattr(teacher, "key", None),
                "run_keys": [{n: ts[0].key for n, ts in f["runs"].items()} for f in folds],
                **(dict(extra) if extra else {})})

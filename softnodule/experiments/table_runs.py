@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from ..config import Profile
-from ..data.lnsm import SoftMaskDataset
-from ..data.torch_data import ArraySplits, SegmentationArrays, dataset_arrays
+from ..data.datasets.builder import SoftMaskDataset
+from ..data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays
 from ..matting.soft_labels import gros_soft_label, kats_soft_label
 from ..metrics import summarize
 from ..models import count_parameters, model_spec
@@ -280,8 +280,9 @@ def table_provenance(profile: Profile, runs: Mapping[str, list[TrainedSegmenter]
               "selection": "checkpoint = best validation Dice @0.5; threshold chosen on validation; test once",
               "notes": notes}
     seeds = sorted({t.config.seed for ts in runs.values() for t in ts})
-    return provenance(profile.name, params, data_source=f"{dataset.manifest['spec']['name']} "
-                      f"{dataset.manifest['key']} {counts}", seeds=seeds, clock=clock,
+    return provenance(profile.name, params, data_source=f"{dataset.manifest.get('source', '?')} "
+                      f"{dataset.manifest['spec']['name']} {dataset.manifest['key']} {counts}", seeds=seeds, clock=clock,
+                      image_source=dataset.manifest.get("source"),
                       extra={"teacher_key": getattr(teacher, "key", None),
                              "run_keys": {n: [t.key for t in ts] for n, ts in runs.items()},
                              "train_seconds": {n: [t.result["train_seconds"] for t in ts] for n, ts in runs.items()},

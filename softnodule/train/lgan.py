@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.torch_data import ArraySplits, SegmentationArrays, dataset_arrays, epoch_batches, flip_augment
+from ..data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays, epoch_batches, flip_augment
 from ..env import resolve_device
 from ..metrics import per_image_metrics
 from ..models.lgan import LGAN_STRUCTURES, LGANGenerator, build_lgan
@@ -113,7 +113,7 @@ PROFILE_SETTINGS: dict[str, dict[str, Any]] = {
 
 def lgan_config(structure: str, profile: Any, **overrides: Any) -> LGANConfig:
     """The profile's `LGANConfig` for ``structure`` (``profile``: a `config.Profile` or its name)."""
-    from ..data.lung_slices import lgan_sizes
+    from ..data.datasets.lung_slices import lgan_sizes
 
     name = profile if isinstance(profile, str) else profile.name
     if name not in PROFILE_SETTINGS:

@@ -34,8 +34,8 @@ import numpy as np
 import torch
 
 from ..config import Profile
-from ..data.lnsm import SoftMaskDataset
-from ..data.torch_data import ArraySplits, SegmentationArrays, dataset_arrays, epoch_batches, flip_augment
+from ..data.datasets.builder import SoftMaskDataset
+from ..data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays, epoch_batches, flip_augment
 from ..env import resolve_device
 from ..losses import CASGAN_MSE_WEIGHT, GANLoss, SegLossWeights, casgan_mse, dice_loss, soft_mask_l1
 from ..metrics import best_threshold, per_image_metrics

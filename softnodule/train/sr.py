@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from ..config import Profile
-from ..data.sr_data import SRImageSet, bicubic_upsample, downsample
-from ..data.torch_data import epoch_batches, flip_augment
+from ..data.datasets.sr_pairs import SRImageSet, bicubic_upsample, downsample
+from ..data.datasets.torch_data import epoch_batches, flip_augment
 from ..env import resolve_device
 from ..losses import SRGeneratorLoss, SRLossWeights, make_perceptual_loss
 from ..models import SRDiscriminator, SRGenerator
@@ -199,7 +199,7 @@ def teacher_for_profile(profile: Profile, datasets, index, *, use_real: bool = T
 
     Returns the teacher with its training and held-out images (for tables and panels).
     """
-    from ..data.sr_data import sr_training_sets
+    from ..data.datasets.sr_pairs import sr_training_sets
 
     cfg = SRConfig.for_profile(profile, **overrides)
     train, held = sr_training_sets(datasets, index, n_phantom=profile.sr_images, size=profile.sr_hr_size,

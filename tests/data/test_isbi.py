@@ -7,16 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softnodule.config import shared_data_dir
-from softnodule.data import isbi
+from softnodule.data.datasets import isbi
 
 
 @pytest.fixture(scope="module")
-def isbi_dir() -> Path:
-    shared = shared_data_dir()
-    if shared is None or not (shared / "isbi2012" / "train" / "image").is_dir():
-        pytest.skip("../shared/data/isbi2012 is not present (real ISBI 2012 slices)")
-    return shared / "isbi2012"
+def isbi_dir(shared_data: Path) -> Path:
+    """The team's real ISBI 2012 slices (the loader itself is given the folder explicitly)."""
+    path = shared_data / "isbi2012"
+    if not (path / "train" / "image").is_dir():
+        pytest.skip(f"{path} is not present (real ISBI 2012 slices)")
+    return path
 
 
 def test_load_train_shapes_and_dtypes(isbi_dir):
@@ -41,13 +41,19 @@ def test_folds_cover_every_slice_once():
 
 
 def test_root_lookup_and_missing_message(tmp_path, monkeypatch, tmp_cache):
-    monkeypatch.setenv("SOFTNODULE_SHARED_DATA", str(tmp_path / "no-shared"))
     monkeypatch.setenv("SOFTNODULE_ISBI_DIR", str(tmp_path / "nowhere"))
     assert isbi.isbi_root() is None
     with pytest.raises(isbi.IsbiMissing) as exc:
         isbi.require_isbi_root()
     msg = str(exc.value)
     assert "nowhere" in msg and "softnodule data fetch isbi2012" in msg and "SOFTNODULE_ISBI_DIR" in msg
+
+
+def test_only_the_env_var_and_the_fetch_target_are_looked_at(isbi_dir, monkeypatch, tmp_cache):
+    """No team folder is a fallback: without SOFTNODULE_ISBI_DIR and a fetch, there is no ISBI data."""
+    monkeypatch.delenv("SOFTNODULE_ISBI_DIR", raising=False)
+    assert isbi.isbi_root() is None
+    assert [label for label, _ in isbi._candidates()] == ["fetch target"]
 
 
 def test_env_var_wins(isbi_dir, monkeypatch, tmp_cache):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from softnodule.data import lidc
-from softnodule.data.pylidc_compat import import_pylidc
+from softnodule.data.lidc import index as lidc
+from softnodule.data.lidc.pylidc_compat import import_pylidc
 
 
 def test_compat_does_not_touch_numpy():

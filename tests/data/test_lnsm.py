@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from softnodule.config import PROFILES
-from softnodule.data import lnsm
+from softnodule.data.datasets import builder as lnsm
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_two_sets_are_disjoint_patients_and_look_different(tiny_specs, nodule_in
     pa = {p for v in a.patients.values() for p in v}
     pb = {p for v in b.patients.values() for p in v}
     assert not pa & pb
-    from softnodule.data.phantom import APPEARANCES
+    from softnodule.data.sources.phantom import APPEARANCES
 
     assert APPEARANCES["lnsm"] != APPEARANCES["lidc"]
 

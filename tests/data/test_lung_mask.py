@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from softnodule.data.lung_mask import classical_lung_mask, lung_components
-from softnodule.data.thorax import thorax_slice
+from softnodule.data.datasets.lung_mask import classical_lung_mask, lung_components
+from softnodule.data.datasets.thorax import thorax_slice
 from softnodule.metrics import dice
 
 
@@ -82,7 +82,7 @@ def test_real_lidc_slice_two_lungs(lidc_slabs):
 
 
 def test_real_slices_as_a_test_set(lidc_slabs, tmp_cache):
-    from softnodule.data.lung_slices import real_lung_slices
+    from softnodule.data.datasets.lung_slices import real_lung_slices
 
     arrays, info = real_lung_slices(64, progress=False)
     n = len(list(lidc_slabs.rglob("*.dcm")))

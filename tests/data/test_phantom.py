@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from softnodule.data.case import RATING_NAMES, NoduleCase, NoduleRecord
-from softnodule.data.phantom import (
+from softnodule.data.sources.phantom import (
     APPEARANCES,
     LIDC_APPEARANCE,
     LNSM_APPEARANCE,
@@ -296,12 +296,11 @@ def test_real_records_render(nodule_index):
         assert np.isfinite(c.image).all() and c.recist.long_mm > 0
 
 
-def test_realism_against_the_real_lidc_crop(lidc_slabs, nodule_index, monkeypatch):
+def test_realism_against_the_real_lidc_crop(lidc_slabs, nodule_index):
     """Phantom vs the real 4-reader nodule of LIDC-IDRI-0001 (same shape, same crop)."""
-    from softnodule.data import dicom_source as ds
+    from softnodule.data.sources import lidc_dicom as ds
     from softnodule.data.realism import edge_width_mm
 
-    monkeypatch.delenv("SOFTNODULE_LIDC_DIR", raising=False)
     rec = max(nodule_index.for_patient("LIDC-IDRI-0001"), key=lambda r: r.n_readers)
     real = ds.dicom_case(rec, size=64)
     mean_r, noise_r = parenchyma_stats(real.image, real.consensus)

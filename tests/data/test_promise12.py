@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from softnodule.data import promise12 as p12
+from softnodule.data.datasets import promise12 as p12
 
 SPACING = (0.625, 0.625, 3.6)  # x, y, z in mm, as PROMISE12's typical T2 volumes
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from softnodule import cli
-from softnodule.data import reader_study as rs
+from softnodule.data.lidc import reader_study as rs
 
 
 @pytest.fixture(scope="module")

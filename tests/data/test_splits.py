@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from softnodule.data.case import NoduleRecord
-from softnodule.data.splits import Split, make_patient_pools, patient_level_split
+from softnodule.data.datasets.splits import Split, make_patient_pools, patient_level_split
 
 
 def _record(pid: str, n: int, readers: int = 4, radius: float = 5.0) -> NoduleRecord:
@@ -59,7 +59,7 @@ def test_pools_are_disjoint(records):
 
 
 def test_real_pools_and_splits_hold_the_paper_counts(nodule_index):
-    from softnodule.data.lnsm import lidc_spec, lnsm_spec, select_split
+    from softnodule.data.datasets.builder import lidc_spec, lnsm_spec, select_split
 
     from softnodule.config import PROFILES
 

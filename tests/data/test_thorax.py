@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from softnodule.data.thorax import FOV_MM, thorax_parameters, thorax_slice
+from softnodule.data.datasets.thorax import FOV_MM, thorax_parameters, thorax_slice
 
 
 def test_deterministic_by_seed_and_different_across_seeds():
@@ -78,7 +78,7 @@ def test_bad_size():
 
 
 def test_phantom_dataset_splits_and_cache(tmp_cache):
-    from softnodule.data.lung_slices import lgan_sizes, phantom_lung_slices
+    from softnodule.data.datasets.lung_slices import lgan_sizes, phantom_lung_slices
 
     ds = phantom_lung_slices(3, 2, 2, size=48, progress=False)
     assert ds.counts == {"train": 3, "val": 2, "test": 2}

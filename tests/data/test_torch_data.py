@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from softnodule.data.torch_data import epoch_batches, flip_augment, segmentation_arrays
+from softnodule.data.datasets.torch_data import epoch_batches, flip_augment, segmentation_arrays
 
 
 def test_batches_are_seeded_per_epoch_and_drop_the_remainder():

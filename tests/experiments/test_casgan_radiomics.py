@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from softnodule.data import lnsm
+from softnodule.data.datasets import builder as lnsm
 from softnodule.data.case import NoduleRecord
 from softnodule.experiments import casgan_radiomics as R
 from softnodule.experiments.paper_numbers_radiomics import TABLE5_RADIOMICS, paper_cell

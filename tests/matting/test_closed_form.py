@@ -18,10 +18,6 @@ from softnodule.matting import (
     trimap_from_binary,
 )
 
-#: ../shared/data/lidc-idri relative to the repository root (tests/matting/ -> repo -> parent).
-LIDC_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "lidc-idri"
-
-
 @pytest.fixture(scope="module")
 def pymatting_cf():
     """pymatting's estimate_alpha_cf on a grey image stacked to 3 channels (imported once:
@@ -208,20 +204,20 @@ def test_agrees_with_pymatting_on_a_large_crop(pymatting_cf):
     assert np.abs(closed_form_alpha(img, tri) - pymatting_cf(img, tri, 1e-5)).max() <= 1e-3
 
 
-def _lidc_slice() -> np.ndarray:
+def _lidc_slice(slabs: Path) -> np.ndarray:
+    """The middle slice of LIDC-IDRI-0001's slab, in HU (the slab's file names are the slice z)."""
     pydicom = pytest.importorskip("pydicom")
     files = sorted(
-        (LIDC_DIR / "LIDC-IDRI-0001").glob("*/*/*.dcm"), key=lambda f: float(f.stem)
+        (slabs / "LIDC-IDRI-0001").glob("*/*/*.dcm"), key=lambda f: float(f.stem)
     )
     if not files:
-        pytest.skip(f"no DICOM slices of LIDC-IDRI-0001 under {LIDC_DIR}")
+        pytest.skip(f"no DICOM slices of LIDC-IDRI-0001 under {slabs}")
     ds = pydicom.dcmread(files[len(files) // 2])
     return ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
 
 
-@pytest.mark.skipif(not LIDC_DIR.is_dir(), reason=f"real LIDC data not present at {LIDC_DIR}")
-def test_agrees_with_pymatting_on_a_real_lidc_crop(pymatting_cf):
-    hu = _lidc_slice()
+def test_agrees_with_pymatting_on_a_real_lidc_crop(pymatting_cf, lidc_slabs):
+    hu = _lidc_slice(lidc_slabs)
     # The 64x64 crop (stride 16, inside the scan's field of view) with the most balanced mix of
     # tissue (> -400 HU) and air (< -700 HU): plenty of real tissue edges.
     best = max(

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from softnodule.data.sr_data import SRImageSet
+from softnodule.data.datasets.sr_pairs import SRImageSet
 from softnodule.train import SegConfig, SRConfig, evaluate, load_or_train, train_sr
-from softnodule.data.torch_data import segmentation_arrays
+from softnodule.data.datasets.torch_data import segmentation_arrays
 
 TINY = dict(width=4, depth=2, sr_factor=2, feat_channels=4, batch_size=4)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from softnodule.data.sr_data import SRImageSet
+from softnodule.data.datasets.sr_pairs import SRImageSet
 from softnodule.train import SRConfig, evaluate_sr, train_sr
 from softnodule.train.sr import super_resolve
 

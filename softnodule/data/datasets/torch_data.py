@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lnsm import SoftMaskDataset
-from .sr_data import to_model_range
+from .builder import SoftMaskDataset
+from .sr_pairs import to_model_range
 
 
 @dataclass

@@ -14,7 +14,8 @@ and 34-44 % unknown, i.e. the dilation swallows most membranes from both sides a
 have almost no membrane sample to learn the background colour from. (At 128: 1-7 % with 1 px.)
 
 Where the data is: ``SOFTNODULE_ISBI_DIR``, else ``cache_dir()/downloads/isbi2012`` (where
-``softnodule data fetch isbi2012`` puts it), else ``shared_data_dir()/isbi2012``.
+``softnodule data fetch isbi2012`` puts it). Nowhere else: a copy elsewhere is used by pointing
+``SOFTNODULE_ISBI_DIR`` at it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..config import cache_dir, shared_data_dir
-from ..io import atomic_write_bytes
+from ...config import cache_dir
+from ...io import atomic_write_bytes
 from .torch_data import ArraySplits, SegmentationArrays
 
 #: Bump when downsampling or labelling changes, so cached Soft Masks are rebuilt.
@@ -64,19 +65,17 @@ def _problem(root: Path) -> str | None:
 
 
 def _candidates() -> list[tuple[str, Path]]:
+    """``(label, folder)`` looked at, in priority order: ``SOFTNODULE_ISBI_DIR`` when set, the fetch target."""
     out = []
     env = os.environ.get("SOFTNODULE_ISBI_DIR")
     if env:
         out.append(("SOFTNODULE_ISBI_DIR", Path(env).expanduser()))
     out.append(("fetch target", fetch_target()))
-    shared = shared_data_dir()
-    if shared is not None:
-        out.append(("shared data", shared / "isbi2012"))
     return out
 
 
 def isbi_root() -> Path | None:
-    """The first complete ISBI folder among the env var, the fetch target and the shared data."""
+    """The first complete ISBI folder among ``SOFTNODULE_ISBI_DIR`` and the fetch target, or None."""
     for _, path in _candidates():
         if _problem(path) is None:
             return path
@@ -172,7 +171,7 @@ def soft_slice(image: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, list[s
     A slice without foreground gets alpha = 0, one without membrane alpha = 1 (no trimap can be
     built around nothing); both are reported, never silent.
     """
-    from ..matting.pipeline import soft_mask_from_mask
+    from ...matting.pipeline import soft_mask_from_mask
 
     if not label.any():
         return np.zeros(label.shape, np.float32), ["degenerate: no cell interior; soft = 0"]

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..agreement import (
+from ...agreement import (
     CONSENSUS,
     Agreement,
     agreement,
@@ -38,11 +38,11 @@ from ..agreement import (
     reader_names,
     summarize_order_free,
 )
-from ..config import cache_dir
-from ..io import atomic_write_bytes, atomic_write_text
-from .case import NoduleRecord
-from .lidc import INDEX_VERSION, NoduleIndex, load_nodule_index
-from .parallel import map_chunks
+from ...config import cache_dir
+from ...io import atomic_write_bytes, atomic_write_text
+from ..case import NoduleRecord
+from .index import INDEX_VERSION, NoduleIndex, load_nodule_index
+from ..parallel import map_chunks
 from .pylidc_compat import import_pylidc
 
 #: Bump when what is computed per nodule changes.

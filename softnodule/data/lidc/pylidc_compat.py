@@ -12,7 +12,7 @@ The fix is surgical: numpy itself is never touched (overwriting ``np.bool`` glob
 that forwards everything to numpy and answers the three removed aliases with the Python builtins
 they always meant. ``pkg_resources`` is provided only when it cannot be imported, and only with the
 one function pylidc calls. pylidc's habit of writing ``~/.pylidcrc`` is never triggered: softnodule
-locates DICOM itself (`softnodule.data.dicom_source`).
+locates DICOM itself (`softnodule.data.sources.lidc_dicom`).
 """
 
 from __future__ import annotations

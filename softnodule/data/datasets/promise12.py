@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..config import cache_dir
-from ..io import atomic_write_bytes
+from ...config import cache_dir
+from ...io import atomic_write_bytes
 from .torch_data import ArraySplits, SegmentationArrays
 
 REGISTRATION_URL = "https://promise12.grand-challenge.org"
@@ -142,7 +142,7 @@ def case_rows(root: Path, case: str, size: int, erode_px: int, dilate_px: int, e
     """Image / label / soft (k, size, size) of one case's prostate slices, plus counts and notes."""
     from skimage.transform import resize
 
-    from ..matting.pipeline import soft_mask_from_mask
+    from ...matting.pipeline import soft_mask_from_mask
 
     vol, spacing = read_metaimage(root / f"{case}.mhd")
     seg, _ = read_metaimage(root / f"{case}_segmentation.mhd")

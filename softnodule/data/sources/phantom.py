@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from .case import NoduleCase, NoduleRecord
-from .recist import measure_recist
+from ..case import NoduleCase, NoduleRecord
+from ..recist import measure_recist
 from .phantom_anatomy import (
     _chest_wall,
     _draw_tubes,
@@ -48,7 +48,7 @@ from .phantom_anatomy import (
     _spicules,
     _vessel_tubes,
 )
-from .shapes import block_mean, consensus_vote, crop_origin, rasterize_polygons
+from ..shapes import block_mean, consensus_vote, crop_origin, rasterize_polygons
 
 __all__ = ["ScannerAppearance", "LIDC_APPEARANCE", "LNSM_APPEARANCE", "APPEARANCES", "render_case"]
 
@@ -120,7 +120,7 @@ class ScannerAppearance:
 
 
 #: LIDC-IDRI style: thin-slice (1.25-2.5 mm) non-contrast chest CT, GE "STANDARD"-like kernel.
-#: Measured on the real LIDC slabs in ../shared/data (patients 0001 and 0002, GE LightSpeed,
+#: Measured on real LIDC-IDRI slabs (patients 0001 and 0002, GE LightSpeed,
 #: STANDARD kernel, 120 kV, 400-440 mA): skin-edge PSF sigma 0.44-0.66 mm; high-pass noise in fat
 #: 15-17 HU with neighbour correlation ~0.6-0.8, which is Gaussian-grain noise of ~20 HU std and
 #: sigma ~0.55 mm (the measure reads 0.8x the std of such noise); lung around the nodules -800 to

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from .shapes import block_mean
+from ..shapes import block_mean
 
 if TYPE_CHECKING:
     from .phantom import ScannerAppearance

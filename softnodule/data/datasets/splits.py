@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write_text
-from .case import NoduleRecord
+from ...io import atomic_write_text
+from ..case import NoduleRecord
 
 SPLIT_NAMES = ("train", "val", "test")
 

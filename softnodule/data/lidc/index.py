@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ..config import cache_dir
-from ..io import atomic_write_bytes
-from .case import RATING_NAMES, NoduleRecord
+from ...config import cache_dir
+from ...io import atomic_write_bytes
+from ..case import RATING_NAMES, NoduleRecord
 from .pylidc_compat import import_pylidc
 
 #: Bump when the index content or layout changes: a stale cache is never reused.
