@@ -40,9 +40,40 @@ def test_data_info_json(capsys, nodule_index):
 def test_doctor_prints_locations(capsys):
     assert cli.main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "nodule index" in out and "LIDC DICOM" in out and "torch" in out
+    assert "nodule index" in out and "lidc-dicom" in out and "image sources" in out and "torch" in out
 
 
 def test_bad_profile_is_rejected():
     with pytest.raises(SystemExit):
         cli.main(["reproduce", "--profile", "fast"])
+
+
+def test_run_source_fetches_once_and_falls_back_to_the_phantom(monkeypatch, capsys, tmp_path):
+    """Offline and with no copy: one fetch attempt, then the whole run is on the phantom, and says so."""
+    from softnodule import runner
+    from softnodule.data import fetch
+
+    monkeypatch.delenv("SOFTNODULE_SOURCE", raising=False)
+    monkeypatch.delenv("SOFTNODULE_LIDC_CROPS", raising=False)
+    monkeypatch.setenv("SOFTNODULE_CACHE", str(tmp_path))
+    calls = []
+
+    def offline(*args, **kwargs):
+        calls.append(1)
+        raise fetch.FetchError("network unreachable")
+
+    monkeypatch.setattr(fetch, "fetch_lidc_crops", offline)
+    assert runner.resolve_run_source("auto", fetch_missing=True) == "phantom"
+    assert calls == [1] and "PHANTOM" in capsys.readouterr().out
+    assert runner.resolve_run_source("auto", fetch_missing=False) == "phantom" and calls == [1]
+
+
+def test_run_source_env_wins(monkeypatch):
+    from softnodule import runner
+
+    monkeypatch.setenv("SOFTNODULE_SOURCE", "phantom")
+    assert runner.resolve_run_source("lidc-crops") == "phantom"
+    monkeypatch.setenv("SOFTNODULE_SOURCE", "deeplesion")
+    monkeypatch.delenv("SOFTNODULE_DEEPLESION_DIR", raising=False)
+    with pytest.raises(RuntimeError, match="deeplesion"):
+        runner.resolve_run_source("auto")

@@ -337,7 +337,7 @@ def table_rows(results: Sequence[StudyResult]) -> list[dict[str, Any]]:
                 "paper_acc": paper and paper["acc"], "paper_auc": paper and paper["auc"],
                 "acc_diff": _r(acc - paper["acc"]) if paper else None,
                 "auc_diff": _r(auc - paper["auc"]) if paper else None,
-                "n_smooth": n["smooth"], "n_spiculated": n["spiculated"], "rendered_extra": res.study.rendered,
+                "n_smooth": n["smooth"], "n_spiculated": n["spiculated"], "built_extra": res.study.rendered,
                 "cv": f"{res.cfg.folds}-fold x {res.cfg.repeats}"})
     return rows
 

@@ -201,6 +201,28 @@ def _radiomics(rows: Rows) -> str:
             f"ROI better in every cell.{bias}")
 
 
+def _soft_mask_accuracy(rows: Rows) -> str:
+    """Notebook 01, phantom: does the Soft Mask (strategy 1) beat the binary consensus against the true alpha?"""
+    by = _by(rows, "label")
+    s, b = by.get("soft_mask"), by.get("binary_consensus")
+    if s is None or b is None:
+        return "Soft Mask or binary consensus row missing."
+    sm, bm = float(s["mae_mean"]), float(b["mae_mean"])
+    best = min(rows, key=lambda r: float(r["mae_mean"]))
+    return (f"On {s['n']} phantom crops (the only images with a true alpha; not real CT): Soft Mask (strategy 1) "
+            f"MAE {sm:.4f} {'beats' if sm < bm else 'does NOT beat'} the binary consensus {bm:.4f}; lowest MAE "
+            f"{best['label']} ({float(best['mae_mean']):.4f}).")
+
+
+def _soft_mask_readers(rows: Rows) -> str:
+    """Notebook 01, real CT: the Soft Masks against each real reader, per source (leave-one-out comparisons)."""
+    if not rows or "mean" not in rows[0]:
+        return "Older per-case format (one DICOM nodule); rerun notebook 01 for the per-source summary."
+    from .soft_mask_accuracy import reader_sentence
+
+    return reader_sentence(rows).replace("\n", " ")
+
+
 def _lgan(rows: Rows) -> str:
     """LGAN Table 2: per data source, the best structure and how many critics beat the plain U-Net."""
     parts = []
@@ -231,6 +253,12 @@ def _sr(rows: Rows) -> str:
 
 #: (csv stem, title, columns, sentence)
 KNOWN: Sequence[tuple[str, str, Sequence[str], Callable[[Rows], str]]] = (
+    ("soft_mask_accuracy", "Soft Mask vs the true alpha, phantom crops (notebook 01)",
+     ("label", "mae_mean", "mae_edge_mean", "dice_consensus_mean", "dice_readers_mean", "area_ratio_mean", "n"),
+     _soft_mask_accuracy),
+    ("soft_mask_vs_readers_real", "Soft Mask vs each real reader, real CT (notebook 01)",
+     ("source", "label", "built_from", "versus", "mean", "sd", "n", "reference_mean", "minus_reference",
+      "evidence"), _soft_mask_readers),
     ("sr_pretraining", "SR teacher (notebook 02)", (), _sr),
     ("dsnet_lnsm_test", "DSNet vs U-Net, profile epochs (notebook 03)",
      ("model", "dice", "paper_dice", "dice_minus_paper", "sen", "ppv", "best_epoch", "train_min"), _nb03),
@@ -262,8 +290,8 @@ KNOWN: Sequence[tuple[str, str, Sequence[str], Callable[[Rows], str]]] = (
     ("casgan_table4_isbi", "CasGAN Table 4 — ISBI 2012 (notebook 12)",
      ("method", "dice", "dice_paper", "dice_diff", "iou", "iou_paper", "acc", "acc_paper", "status"), _casgan),
     ("casgan_table5_radiomics", "CasGAN Table 5 — radiomics, soft vs binary ROI (notebook 13)",
-     ("source", "dataset", "features", "roi", "classifier", "acc", "paper_acc", "acc_diff", "auc", "paper_auc", "n_smooth",
-      "n_spiculated"), _radiomics),
+     ("source", "dataset", "features", "roi", "classifier", "acc", "paper_acc", "acc_diff", "auc", "paper_auc",
+      "n_smooth", "n_spiculated"), _radiomics),
     ("lgan_table2_structures", "LGAN Table 2 — WGAN critics vs the U-Net (notebook 14)",
      ("label", "data", "iou_mean", "iou_mean_paper", "iou_mean_diff", "iou_median", "iou_median_paper", "hd_mean",
       "hd_mean_paper", "hd_median", "hd_median_paper"), _lgan),

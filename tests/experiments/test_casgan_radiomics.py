@@ -106,6 +106,13 @@ def test_rows_figures_and_claim_on_a_synthetic_study():
     res = R.StudyResult(study, feats, scores, cfg)
     rows = R.table_rows([res])
     assert len(rows) == len(R.FEATURE_SETS) * len(R.ROIS) * len(R.CLASSIFIERS)
+    assert all(r["source"] == "phantom" for r in rows)  # StudySet's default source
+    prov = R.study_provenance([res], "smoke")
+    assert prov["image_source"] == "phantom" and prov["data_source"].startswith("phantom (rendered")
+    assert "renderer" in prov["bias"]
+    other = R.StudyResult(replace(study, source="lidc-crops"), feats, scores, cfg)
+    with pytest.raises(ValueError, match="different image sources"):
+        R.study_provenance([res, other], "smoke")  # never mixed silently
     shape_svm = next(r for r in rows if r["features"] == "shape" and r["roi"] == "binary" and r["classifier"] == "SVM")
     assert shape_svm["acc"] > 0.9 and shape_svm["paper_acc"] is None  # the paper has no shape features
     knn = next(r for r in rows if r["features"] == "paper" and r["roi"] == "soft" and r["classifier"] == "KNN")
@@ -144,3 +151,32 @@ def test_study_set_from_a_tiny_real_build(tmp_path, monkeypatch, nodule_index):
     assert (s.binary.sum(axis=(1, 2)) >= cfg.min_roi_px).all()
     np.testing.assert_allclose(s.spacing_mm, [nodule_index[n].pixel_spacing for n in s.ids])
     assert R.build_study_set(spec, nodule_index, cfg, progress=False).ids == s.ids  # deterministic
+
+
+@pytest.fixture(scope="module")
+def crops_usable():
+    from softnodule.data.sources import source_status
+
+    status = source_status("lidc-crops")
+    if not status.usable:
+        pytest.skip(f"lidc-crops is not usable here: {status.detail}")
+
+
+def test_study_set_on_real_crops(crops_usable, tmp_path, monkeypatch, nodule_index):
+    """Real HU crops, the readers' real outlines, labels from the real ratings; the top-up stays on the source."""
+    monkeypatch.setattr(lnsm, "cache_dir", lambda: tmp_path)
+    spec = lnsm.lidc_spec("smoke", split=(3, 1, 2), source="lidc-crops")
+    cfg = replace(R.study_config("smoke"), per_class={"lidc_style": 3}, folds=2)
+    s = R.build_study_set(spec, nodule_index, cfg, progress=False)
+    assert s.source == "lidc-crops" and s.counts() == {"smooth": 3, "spiculated": 3} and s.rendered >= 1
+    for nid, lab in zip(s.ids, s.label):
+        assert cfg.rule.label(nodule_index[nid]) == lab
+    assert -1100 < float(np.median([np.percentile(im, 1) for im in s.image])) < -700  # real lung / air HU
+    feats = R.feature_tables(s, progress=False)
+    for roi, X in feats.items():
+        paper = X[:, R.feature_columns("paper")]
+        assert paper.shape == (6, 26) and np.isfinite(paper).all(), roi
+    assert "REAL CT" in R.bias_note("lidc-crops") and "spicule lines" not in R.bias_note("lidc-crops")
+    assert "lidc-crops" in R.study_line(R.StudyResult(s, feats, {}, cfg), nodule_index)
+    with pytest.raises(ValueError, match="no LIDC nodules"):
+        R.build_study_set(replace(spec, source="deeplesion"), nodule_index, cfg, progress=False)

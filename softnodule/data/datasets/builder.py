@@ -314,6 +314,9 @@ def build_dataset(spec: DatasetSpec, *, index: NoduleIndex | None = None, worker
     """
     t0 = time.perf_counter()
     source_info: dict[str, Any] = {}
+    if spec.source == "deeplesion" and spec.strategy != 3:
+        raise ValueError(f"{spec.name}: DeepLesion has one radiologist's RECIST per lesion and no reader masks, so "
+                         f"only strategy (3) sets (lnsm) can be built from it, not strategy ({spec.strategy})")
     if spec.source == "deeplesion":
         split, dl_rows, root, source_skipped = _deeplesion_selection(spec)
         ids = [nid for s in SPLIT_NAMES for nid in split.nodules[s]]
