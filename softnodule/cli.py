@@ -14,7 +14,8 @@ from .data.sources import SOURCE_NAMES
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from .runner import reproduce
 
-    reproduce(args.profile, start=args.start, source=args.source, fetch_missing=not args.no_fetch)
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    reproduce(args.profile, start=args.start, source=args.source, fetch_missing=not args.no_fetch, only=only)
     return 0
 
 
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--source", choices=("auto", *SOURCE_NAMES), default="auto",
                    help="image source of every notebook (auto: lidc-crops when found or fetched, else phantom)")
     r.add_argument("--no-fetch", action="store_true", help="never download the LIDC crops (offline runs)")
+    r.add_argument("--only", metavar="NN,NN", help="run only these notebooks (number prefixes, e.g. 00,01,10)")
     r.set_defaults(func=_cmd_reproduce)
 
     d = sub.add_parser("doctor", help="versions, device, cache and data locations")

@@ -29,16 +29,23 @@ class NotebookRun:
     wall_seconds: float
     peak_memory_mb: float | None
     error: str | None = None
+    image_source: str | None = None
 
 
-def list_notebooks(notebook_dir: Path | None = None, start: str | None = None) -> list[Path]:
-    """Numbered notebooks in run order, from ``start`` (a number prefix like ``"01"``) on."""
+def list_notebooks(notebook_dir: Path | None = None, start: str | None = None,
+                   only: list[str] | None = None) -> list[Path]:
+    """Numbered notebooks in run order, from ``start`` (a number prefix like ``"01"``) on, or ``only`` those."""
     notebook_dir = notebook_dir or REPO_ROOT / "notebooks"
     books = sorted(p for p in notebook_dir.glob("[0-9][0-9]_*.ipynb"))
     if start is not None:
         if not any(p.name.startswith(start) for p in books):
             raise ValueError(f"--from {start}: no notebook starts with {start!r} in {notebook_dir}")
         books = [p for p in books if p.name[: len(start)] >= start]
+    if only:
+        unknown = [n for n in only if not any(p.name.startswith(n) for p in books)]
+        if unknown:
+            raise ValueError(f"--only {','.join(unknown)}: no such notebook in {notebook_dir}")
+        books = [p for p in books if any(p.name.startswith(n) for n in only)]
     return books
 
 
@@ -98,14 +105,15 @@ def resolve_run_source(source: str = "auto", *, fetch_missing: bool = False) -> 
 
 
 def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None = None, out_dir: Path | None = None,
-              kernel_name: str = "python3", source: str = "auto", fetch_missing: bool = False) -> list[NotebookRun]:
+              kernel_name: str = "python3", source: str = "auto", fetch_missing: bool = False,
+              only: list[str] | None = None) -> list[NotebookRun]:
     """Run the notebooks of one profile on one image source; raise SystemExit(1) on the first failure."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
-    books = list_notebooks(notebook_dir, start)
+    books = list_notebooks(notebook_dir, start, only)
     out_dir = out_dir or REPO_ROOT / "executed" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     os.environ["SOFTNODULE_PROFILE"] = profile  # the kernel inherits it: parameters and env agree
@@ -126,18 +134,19 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
             except PapermillExecutionError as exc:
                 status, error = "failed", f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
                 failed = True
-        run = NotebookRun(nb.name, status, time.perf_counter() - t0, round(mem.peak_mb, 1), error)
+        run = NotebookRun(nb.name, status, time.perf_counter() - t0, round(mem.peak_mb, 1), error, chosen)
         runs.append(run)
         print(f"{run.status} in {run.wall_seconds:.1f} s" + (f" ({run.error})" if run.error else ""), flush=True)
         if failed:
             break
     report_path = results_dir(profile) / "run_report.json"
     entries = {}
-    if start is not None and report_path.exists():  # a resumed run keeps the earlier notebooks' entries
+    if (start is not None or only) and report_path.exists():  # a partial run keeps the other notebooks' entries
         entries = {e["notebook"]: e for e in json.loads(report_path.read_text()).get("notebooks", [])}
     entries.update({r.notebook: asdict(r) for r in runs})
     merged = [entries[k] for k in sorted(entries)]
-    report = {"profile": profile, "image_source": chosen, "notebooks": merged, "total_seconds": round(sum(e["wall_seconds"] for e in merged), 1),
+    report = {"profile": profile, "image_sources": sorted({e.get("image_source") or "not recorded" for e in merged}),
+              "notebooks": merged, "total_seconds": round(sum(e["wall_seconds"] for e in merged), 1),
               "peak_memory_note": "peak_memory_mb: peak RSS of the notebook's kernel and its children, sampled every 0.2 s"}
     atomic_write_text(report_path, json.dumps(report, indent=2))
     if failed:

@@ -77,3 +77,10 @@ def test_run_source_env_wins(monkeypatch):
     monkeypatch.delenv("SOFTNODULE_DEEPLESION_DIR", raising=False)
     with pytest.raises(RuntimeError, match="deeplesion"):
         runner.resolve_run_source("auto")
+
+
+def test_only_selects_notebooks():
+    books = list_notebooks(only=["00", "10"])
+    assert [b.name[:2] for b in books] == ["00", "10"]
+    with pytest.raises(ValueError, match="--only 77"):
+        list_notebooks(only=["77"])

@@ -223,7 +223,7 @@ def sr_training_sets(datasets: Sequence, index, *, n_phantom: int, size: int, se
     the last for training, the last held out. Test (and validation) patients' scans and nodules are
     never used here.
     """
-    sources = {ds.manifest.get("source", "phantom") for ds in datasets}
+    sources = {getattr(ds, "manifest", {}).get("source", "phantom") for ds in datasets}
     if len(sources) > 1:
         raise ValueError(f"sr_training_sets: datasets from different image sources {sorted(sources)}; "
                          "build them from one source")
@@ -233,7 +233,10 @@ def sr_training_sets(datasets: Sequence, index, *, n_phantom: int, size: int, se
         ids = [i for ds in datasets for i in ds.subset(split)["nodule_id"]]
         return [index[str(i)] for i in ids]
 
-    train_patients = {str(p) for ds in datasets for p in ds.subset("train")["patient_id"]}
+    if source == "deeplesion":
+        train_patients = {str(p) for ds in datasets for p in ds.subset("train")["patient_id"]}
+    else:
+        train_patients = {r.patient_id for r in _records("train")}
     if source == "phantom":
         train = [phantom_hr_images(_records("train"), n_phantom, size, seed=seed, progress=progress)]
         held = [phantom_hr_images(_records("val"), max(n_phantom // 8, 8), size, seed=seed + 1000)]

@@ -118,3 +118,18 @@ def test_deeplesion_lnsm_set_from_written_rows(private_datasets, monkeypatch, tm
     assert sum(ds.manifest["source_info"]["dl_info_skipped"].values()) == 1  # the liver row
     assert sum(ds.manifest["skipped_by_reason"].values()) == 1  # the border lesion
     assert ds["image"].min() < -800  # real HU: lung and air around the lesions
+
+
+def test_sr_images_of_a_real_set_are_its_own_training_crops(private_datasets, nodule_index, crops_source,
+                                                            monkeypatch):
+    """No leak: the SR teacher sees real crops of training patients only (validation crops are held out)."""
+    from softnodule.data.datasets.sr_pairs import sr_training_sets
+
+    monkeypatch.delenv("SOFTNODULE_LIDC_DIR", raising=False)  # crops only
+    ds = builder.build_dataset(builder.lnsm_spec("smoke", split=(4, 2, 2), source="lidc-crops"),
+                               index=nodule_index, workers=1, progress=False)
+    train, held = sr_training_sets([ds], nodule_index, n_phantom=3, size=32)
+    train_ids, val_ids = set(ds.subset("train")["nodule_id"]), set(ds.subset("val")["nodule_id"])
+    assert len(train) == 3 and train.hr.shape[1:] == (1, 32, 32)
+    assert all(s.startswith("lidc-crops:") and s.split(":", 1)[1] in train_ids for s in train.sources)
+    assert held.sources and all(s.split(":", 1)[1] in val_ids for s in held.sources)
