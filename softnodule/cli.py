@@ -11,6 +11,15 @@ from .config import PROFILE_NAMES
 from .data.sources import SOURCE_NAMES
 
 
+def _print_result(result: dict[str, Any], as_json: bool, *, width: int, float_format: str = "") -> None:
+    """One JSON line (``--json``) or one aligned ``key value`` line per entry."""
+    if as_json:
+        print(json.dumps(result))
+        return
+    for k, v in result.items():
+        print(f"{k:{width}s} {v:{float_format}}" if isinstance(v, float) else f"{k:{width}s} {v}")
+
+
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from .runner import reproduce
 
@@ -57,11 +66,7 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
         from .data.sources.lidc_crops import load_lidc_crops
 
         info["lidc_crops"] = load_lidc_crops(progress=not args.json, index=index).info()
-    if args.json:
-        print(json.dumps(info))
-    else:
-        for k, v in info.items():
-            print(f"{k:36s} {v}")
+    _print_result(info, args.json, width=36)
     return 0
 
 
@@ -78,11 +83,7 @@ def _cmd_data_build(args: argparse.Namespace) -> int:
                "n_patients": sum(m["patients"].values()), "patients": m["patients"],
                "skipped": m.get("skipped_by_reason", {}), "path": str(ds.path),
                "build_seconds": m.get("build_seconds")}
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        for k, v in summary.items():
-            print(f"{k:14s} {v}")
+    _print_result(summary, args.json, width=14)
     return 0
 
 
@@ -121,11 +122,7 @@ def _cmd_lidc_readers(args: argparse.Namespace) -> int:
     from .data.lidc.reader_study import load_reader_study
 
     summary = load_reader_study(rebuild=args.rebuild, progress=not args.json, limit=args.limit).summary()
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        for k, v in summary.items():
-            print(f"{k:46s} {v:.4f}" if isinstance(v, float) else f"{k:46s} {v}")
+    _print_result(summary, args.json, width=46, float_format=".4f")
     return 0
 
 
@@ -135,11 +132,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     kwargs = ({"cases": args.cases, "lnsm_cases": args.lnsm_cases} if args.what == "matting"
               else {"iters": args.iters, "reps": args.reps})
     result: dict[str, Any] = bench.BENCHES[args.what](**kwargs)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k:28s} {v}")
+    _print_result(result, args.json, width=28)
     return 0
 
 
