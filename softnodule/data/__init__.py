@@ -6,6 +6,6 @@
 * ``lidc/``: the pylidc bridge, the cached nodule index and the reader study (annotations only).
 * ``datasets/``: the Soft Mask dataset builder (source + strategy -> cached arrays), patient-level
   splits, torch-side arrays, SR pairs, ISBI / PROMISE12 / thorax slices.
-* ``case``, ``shapes`` (the one rasteriser), ``recist``, ``realism``, ``fetch``, ``parallel``: shared
+* ``case``, ``shapes`` (the one rasteriser), ``recist``, ``realism``, ``fetch``, ``export``, ``parallel``: shared
   by all of them.
 """
