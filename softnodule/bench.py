@@ -12,7 +12,7 @@ import numpy as np
 def _phantom_cases(n: int, seed: int = 0):
     from .data.lidc.index import load_nodule_index
     from .data.sources.phantom import LIDC_APPEARANCE, render_case
-    from .experiments.soft_mask_accuracy import sample_records
+    from .experiments.dsnet.soft_mask_accuracy import sample_records
 
     index = load_nodule_index(progress=False)
     return index, [render_case(r, size=64, seed=seed, appearance=LIDC_APPEARANCE)
@@ -52,7 +52,7 @@ def lnsm_build_seconds(n_cases: int, index) -> tuple[float, int, int]:
 
 def bench_matting(cases: int = 200, lnsm_cases: int = 1000) -> dict[str, Any]:
     """The matting benchmark of the foundation issue (keys documented in the README)."""
-    from .experiments.soft_mask_accuracy import PAPER_TIMING_MS_256, accuracy_table, timing_table
+    from .experiments.dsnet.soft_mask_accuracy import PAPER_TIMING_MS_256, accuracy_table, timing_table
 
     if cases < 1:
         raise ValueError("--cases must be >= 1")

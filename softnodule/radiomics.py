@@ -29,7 +29,7 @@ map alpha in [0, 1]. Every pixel with alpha > 0 is in the ROI with weight alpha:
 Multiplying the intensities by alpha instead ("intensity x alpha") would pull edge pixels towards
 0 HU (water), a density that exists nowhere in the nodule, so it is not used. A pyradiomics user can
 only pass a label mask: the closest they can get to a soft ROI is its support (alpha > 0), which the
-study (`softnodule.experiments.casgan_radiomics`) evaluates as a third ROI.
+study (`softnodule.experiments.casgan.radiomics`) evaluates as a third ROI.
 
 A ``bool`` / integer ROI takes an independent reference path (numpy percentiles, scipy moments,
 ``skimage.feature.graycomatrix`` with the outside masked to an extra grey level), a float ROI the

@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from softnodule.experiments import soft_mask_accuracy as sma  # noqa: E402
+from softnodule.experiments.dsnet import soft_mask_accuracy as sma  # noqa: E402
 
 
 @pytest.fixture(scope="module")

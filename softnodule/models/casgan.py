@@ -29,7 +29,7 @@ target + 100 L1 + pixel-wise GAN, no Dice; :func:`softnodule.losses.casgan_mse`)
 
 The cascade (CasGAN++ / CE-Net++): a trained CasGAN's Soft Mask is given to a second segmenter as an extra
 input channel. The prior is computed once by the frozen CasGAN and stored as a second image channel
-(``softnodule.experiments.casgan_tables.prior_dataset``), so the models here only have to accept
+(``softnodule.experiments.casgan.tables.prior_dataset``), so the models here only have to accept
 ``x = cat(image, prior)`` with 2 channels: :class:`CasGAN` with ``in_channels=2`` and
 :class:`PriorInputSegmenter` (a baseline whose first convolution reads 2 channels, e.g. CE-Net).
 """

@@ -16,7 +16,7 @@ recipe (MSE + 100 L1 + pixel GAN, no Dice; see :mod:`softnodule.models.casgan`).
 Fig. 5): they read ``x = cat(image, CasGAN prior)`` with TWO channels, so they are kept out of
 :data:`MODEL_NAMES` (whose models all read the 1-channel crop) but are built by the same
 :func:`build_model`. CasGAN's Table 1/3/4 rows that differ only in the training target (binary mask,
-Soft Mask, softened mask) are table variants of ``casgan`` (:mod:`softnodule.experiments.table_runs`).
+Soft Mask, softened mask) are table variants of ``casgan`` (:mod:`softnodule.experiments.engine.table_runs`).
 """
 
 from __future__ import annotations

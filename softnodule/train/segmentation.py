@@ -9,7 +9,7 @@ CasGAN's models name the ``"casgan"`` loss recipe instead (`casgan_train_step`):
 gan*GAN`` against the target in ``soft`` (Soft Mask, binary or softened mask), no Dice, the discriminator
 conditioned on the crop (channel 0 of ``x``, so a prior channel is not shown to it). Same optimiser, LR
 schedule and epochs as every other model; the CasGAN table variants set the paper's lr 0.002 in their
-config (`experiments.table_runs.CASGAN_TRAIN`), its "linear decay after 35 epochs" is not reproduced.
+config (`experiments.engine.table_runs.CASGAN_TRAIN`), its "linear decay after 35 epochs" is not reproduced.
 
 Model selection is honest: validation every epoch, the checkpoint with the best validation Dice (at
 0.5) is kept, and the binarisation threshold is chosen on the validation split (see `evaluate` for the

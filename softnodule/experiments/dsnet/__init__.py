@@ -1,0 +1,1 @@
+"""DSNet and SoftGAN: the TNNLS tables, the conference ablation, the Soft Mask pipeline and SR pretraining."""

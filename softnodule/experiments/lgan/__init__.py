@@ -1,0 +1,1 @@
+"""LGAN: lung segmentation with WGAN critics (five discriminator structures)."""
