@@ -55,8 +55,13 @@ class Profile:
     sr_hr_size : int
         Side of the high-resolution SR training patches (the low-resolution side is this / sr_factor).
     table_epochs : int
-        Training epochs of every model behind the paper's tables (notebooks 04-09). In ``quick`` it is
-        smaller than ``epochs`` so that ~25 trained variants fit the 2 h budget on 2 CPU cores.
+        Maximum training epochs of every model behind the paper's tables (notebooks 04-14); runs stop
+        earlier once validation Dice has plateaued (``patience``).
+    patience : int or None
+        Early stopping: epochs without a validation gain (> 0.1 Dice point) after which a run stops.
+    claim_seeds : tuple of int
+        Seeds of every row a paper's claim rests on (each ablation step and its predecessor, DSNet vs
+        U-Net and vs the best baseline, ...); the other rows train ``seeds``.
     """
 
     name: str
@@ -75,6 +80,8 @@ class Profile:
     sr_images: int = 800
     sr_hr_size: int = 64
     table_epochs: int = 3
+    patience: int | None = None
+    claim_seeds: tuple[int, ...] = (0,)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for provenance and cache keys)."""
@@ -83,15 +90,17 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", (24, 8, 16), (12, 4, 12), crop=64, sr_factor=2, epochs=1, seeds=(0,), bench_cases=24,
-                     width=4, depth=2, batch_size=4, sr_width=8, sr_epochs=1, sr_images=24, sr_hr_size=32, table_epochs=1),
-    # quick: sized so that SR pretraining + DSNet training fit in ~30 min on 2 CPU cores (measured in
-    # notebooks 02/03; the numbers are in results/quick/).
-    "quick": Profile("quick", (1000, 100, 400), (387, 55, 544), crop=64, sr_factor=2, epochs=10, seeds=(0,),
+                     width=4, depth=2, batch_size=4, sr_width=8, sr_epochs=1, sr_images=24, sr_hr_size=32, table_epochs=1,
+                     patience=1, claim_seeds=(0, 1)),
+    # quick: a laptop CPU. Every run trains to its validation plateau (patience 4, cap 30 epochs); claim
+    # rows get 3 seeds. The run report (results/quick/run_report.json) holds the measured time per table.
+    "quick": Profile("quick", (1000, 100, 400), (387, 55, 544), crop=64, sr_factor=2, epochs=30, seeds=(0,),
                      bench_cases=200, width=16, depth=4, batch_size=4, sr_width=32, sr_epochs=12, sr_images=800,
-                     sr_hr_size=64, table_epochs=2),
+                     sr_hr_size=64, table_epochs=30, patience=4, claim_seeds=(0, 1, 2)),
     "paper": Profile("paper", (1000, 100, 400), (387, 55, 544), crop=64, sr_factor=4, epochs=100, seeds=(0, 1, 2),
                      bench_cases=500, width=64, depth=5, batch_size=4, sr_width=64, sr_epochs=40, sr_images=4000,
-                     sr_hr_size=128, table_epochs=100),
+                     sr_hr_size=128, table_epochs=100,
+                     patience=10, claim_seeds=(0, 1, 2)),
 }
 
 #: Seed used when a caller gives none.

@@ -78,3 +78,13 @@ class SRSegmenter(nn.Module):
             return self.segmenter(x)
         sr, feats = self.teacher_outputs(x)
         return self.segmenter(x, sr, feats)
+
+    def segment(self, x: torch.Tensor, sr: torch.Tensor | None = None, feats: torch.Tensor | None = None
+                ) -> SegOutput:
+        """The segmenter on ``x`` with the teacher's outputs given (precomputed once, see
+        `softnodule.train.fast_path`); without them this is `forward`."""
+        if not self.needs_sr:
+            return self.segmenter(x)
+        if sr is None or feats is None:
+            return self.forward(x)
+        return self.segmenter(x, sr, feats)

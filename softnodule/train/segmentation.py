@@ -12,14 +12,22 @@ schedule and epochs as every other model; the CasGAN table variants set the pape
 config (`experiments.engine.table_runs.CASGAN_TRAIN`), its "linear decay after 35 epochs" is not reproduced.
 
 Model selection is honest: validation every epoch, the checkpoint with the best validation Dice (at
-0.5) is kept, and the binarisation threshold is chosen on the validation split (see `evaluate` for the
-one test evaluation).
+0.5) is kept, the run stops when that Dice has plateaued (`early_stopping.EarlyStopping`: ``patience``
+epochs without a gain above ``min_delta``, or the cap ``epochs``), and the binarisation thresholds of
+both heads are chosen on the validation split (see `evaluate` for the one test evaluation). The fast
+CPU path (channels-last, the frozen teacher's outputs computed once) is `fast_path`.
 
 The authors' protocol (REFERENCE §4) instead keeps the epoch with the best TEST Dice and sweeps the
 threshold on the TEST split. To show how much that inflates a number, every run also records, per
 epoch, the test Dice at the best test threshold (``audit_*`` columns of the history and
 ``result["author_protocol"]``). These numbers are written down only: nothing in the selection reads
-them, and they do not change the trained weights (inference in eval mode, no random state used).
+them, and they do not change the trained weights (inference in eval mode, no random state used);
+``SegConfig.audit=False`` skips them.
+
+Both heads are scored: the sigmoid head (``prob``, trained by the Dice loss on the binary reference)
+is what the tables use, because every model has it and its Dice is what the papers report; the
+Soft Mask head (``soft``, trained by L1/GAN where the model has those losses) is binarised at its own
+validation-chosen threshold and reported beside it (``*_soft_head`` columns).
 """
 
 from __future__ import annotations
@@ -40,14 +48,22 @@ from ..env import resolve_device
 from ..losses import CASGAN_MSE_WEIGHT, GANLoss, SegLossWeights, casgan_mse, dice_loss, soft_mask_l1
 from ..metrics import best_threshold, per_image_metrics
 from ..models import PixelDiscriminator, SRSegmenter, build_model, model_spec
+from ..degenerate import degenerate_images, degenerate_summary
 from .checkpoints import (config_hash, load_checkpoint, read_result, restore_rng, rng_state, run_dir,
                           save_checkpoint, write_result)
+from .early_stopping import EarlyStopping
+from .fast_path import CACHE_LIMIT_BYTES, channels_last, teacher_arrays, teacher_cache_bytes, to_model
 from .sr import SRTeacher
 
 
 @dataclass(frozen=True)
 class SegConfig:
-    """Everything that determines a trained segmenter (with the dataset key and the teacher key)."""
+    """Everything that determines a trained segmenter (with the dataset key and the teacher key).
+
+    ``epochs`` is the cap; ``patience`` (None: train to the cap) and ``min_delta`` are the early
+    stopping rule on validation Dice; ``fast`` selects the fast CPU path (`fast_path`), ``audit``
+    records the authors' test-split protocol per epoch (never read by any selection).
+    """
 
     model: str
     width: int = 16
@@ -65,13 +81,22 @@ class SegConfig:
     d_width: int = 64
     augment: bool = True
     seed: int = 0
+    patience: int | None = None
+    min_delta: float = 1e-3
+    fast: bool = True
+    audit: bool = True
 
     @staticmethod
     def for_profile(model: str, profile: Profile, **overrides: Any) -> SegConfig:
         """The profile's sizes (width, depth, SR factor, epochs, batch) for ``model``."""
         base = SegConfig(model=model, width=profile.width, depth=profile.depth, sr_factor=profile.sr_factor,
-                         feat_channels=profile.sr_width, epochs=profile.epochs, batch_size=profile.batch_size)
+                         feat_channels=profile.sr_width, epochs=profile.epochs, batch_size=profile.batch_size,
+                         patience=profile.patience)
         return replace(base, **overrides)
+
+    def stopping(self) -> EarlyStopping:
+        """The early stopping rule of this config."""
+        return EarlyStopping(self.epochs, self.patience, self.min_delta)
 
     def build(self) -> torch.nn.Module:
         """The untrained segmenter."""
@@ -90,25 +115,39 @@ class TrainedSegmenter:
 
     @property
     def threshold(self) -> float:
+        """Sigmoid-head threshold chosen on validation."""
         return float(self.result["threshold"])
+
+    @property
+    def soft_threshold(self) -> float:
+        """Soft-Mask-head threshold chosen on validation (0.5 for results that predate it)."""
+        return float(self.result.get("soft_threshold", 0.5))
 
 
 @torch.no_grad()
-def predict(pipeline: SRSegmenter, images: np.ndarray, *, device: str = "auto", batch: int = 32
+def predict(pipeline: SRSegmenter, images: np.ndarray, *, device: str = "auto", batch: int = 32,
+            teacher_out: tuple[np.ndarray, np.ndarray] | None = None, fast: bool = False
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Binary-head probabilities in [0, 1] and Soft Masks mapped back to [0, 1], both (N, 1, S, S)."""
+    """Binary-head probabilities in [0, 1] and Soft Masks mapped back to [0, 1], both (N, 1, S, S).
+
+    ``teacher_out``: the teacher's ``(sr, feats)`` for ``images`` computed beforehand (`fast_path`);
+    ``fast``: channels-last inputs.
+    """
     dev = resolve_device(device)
     pipeline.eval().to(dev)
     probs, softs = [], []
     for i in range(0, len(images), batch):
-        out = pipeline(torch.from_numpy(images[i : i + batch]).to(dev))
-        probs.append(out.prob.cpu().numpy())
-        softs.append(((out.soft + 1.0) / 2.0).cpu().numpy())
+        x = to_model(images[i : i + batch], dev, fast)
+        if teacher_out is not None:
+            out = pipeline.segment(x, *(to_model(a[i : i + batch], dev, fast) for a in teacher_out))
+        else:
+            out = pipeline(x)
+        probs.append(out.prob.float().cpu().numpy())
+        softs.append(((out.soft.float() + 1.0) / 2.0).cpu().numpy())
     return np.concatenate(probs), np.concatenate(softs)
 
 
-def _val_dice(pipeline: SRSegmenter, val: SegmentationArrays, dev: str) -> float:
-    prob, _ = predict(pipeline, val.image, device=dev)
+def _val_dice(prob: np.ndarray, val: SegmentationArrays) -> float:
     return float(np.mean(per_image_metrics(prob[:, 0] > 0.5, val.binary[:, 0] > 0.5)["dice"]))
 
 
@@ -119,11 +158,12 @@ def _test_split(dataset: SoftMaskDataset | ArraySplits) -> SegmentationArrays | 
         return None
 
 
-def _audit(pipeline: SRSegmenter, test: SegmentationArrays | None, dev: str) -> dict[str, float]:
+def _audit(pipeline: SRSegmenter, test: SegmentationArrays | None, dev: str, fast: bool,
+           teacher_out: tuple[np.ndarray, np.ndarray] | None) -> dict[str, float]:
     """The authors' protocol on this epoch's weights: test Dice at the best TEST threshold (record only)."""
     if test is None:
         return {}
-    prob, _ = predict(pipeline, test.image, device=dev)
+    prob, _ = predict(pipeline, test.image, device=dev, fast=fast, teacher_out=teacher_out)
     thr, dice = best_threshold(prob[:, 0], test.binary[:, 0] > 0.5)
     at_half = float(np.mean(per_image_metrics(prob[:, 0] > 0.5, test.binary[:, 0] > 0.5)["dice"]))
     return {"audit_test_dice_best_thr": float(dice), "audit_test_thr": float(thr), "audit_test_dice_at_0.5": at_half}
@@ -161,18 +201,21 @@ def _adversarial(disc: PixelDiscriminator, opt_d: torch.optim.Optimizer, gan: GA
 def train_step(pipeline: SRSegmenter, x: torch.Tensor, soft_gt: torch.Tensor, bin_gt: torch.Tensor, *,
                opt: torch.optim.Optimizer, weights: SegLossWeights, soft_mask_loss: bool,
                disc: PixelDiscriminator | None = None, opt_d: torch.optim.Optimizer | None = None,
-               gan: GANLoss | None = None, recipe: str = "dsnet") -> dict[str, float]:
+               gan: GANLoss | None = None, recipe: str = "dsnet",
+               teacher_out: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, float]:
     """One alternating update: the discriminator (if any), then the segmenter. Returns the loss terms.
 
     The discriminator sees cat(image, Soft Mask) in [-1, 1]: the reference mask as real, the detached
     prediction as fake. The segmenter's adversarial term re-runs the updated discriminator.
     ``recipe="casgan"`` hands over to `casgan_train_step` (``bin_gt`` and ``soft_mask_loss`` unused).
+    ``teacher_out``: the frozen teacher's ``(sr, feats)`` for ``x``, precomputed (`fast_path`).
     """
     if recipe == "casgan":
-        return casgan_train_step(pipeline, x, soft_gt, opt=opt, weights=weights, disc=disc, opt_d=opt_d, gan=gan)
+        return casgan_train_step(pipeline, x, soft_gt, opt=opt, weights=weights, disc=disc, opt_d=opt_d, gan=gan,
+                                 teacher_out=teacher_out)
     if recipe != "dsnet":
         raise ValueError(f"unknown loss recipe {recipe!r}; choose 'dsnet' or 'casgan'")
-    out = pipeline(x)
+    out = pipeline.segment(x, *(teacher_out or ()))
     parts = {"dice": dice_loss(out.prob, bin_gt)}
     if soft_mask_loss:
         parts["l1"] = soft_mask_l1(out.soft, soft_gt)
@@ -188,7 +231,8 @@ def train_step(pipeline: SRSegmenter, x: torch.Tensor, soft_gt: torch.Tensor, bi
 
 def casgan_train_step(pipeline: SRSegmenter, x: torch.Tensor, target: torch.Tensor, *,
                       opt: torch.optim.Optimizer, weights: SegLossWeights, disc: PixelDiscriminator | None = None,
-                      opt_d: torch.optim.Optimizer | None = None, gan: GANLoss | None = None) -> dict[str, float]:
+                      opt_d: torch.optim.Optimizer | None = None, gan: GANLoss | None = None,
+                      teacher_out: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, float]:
     """CasGAN's SoftGAN update (CasGAN Eq. 2-3): ``MSE + weights.soft * L1 + weights.gan * GAN``, no Dice.
 
     ``target`` (B, 1, H, W) in [0, 1] is what the table variant trains on (Soft Mask, binary mask or
@@ -197,7 +241,7 @@ def casgan_train_step(pipeline: SRSegmenter, x: torch.Tensor, target: torch.Tens
     crop being channel 0 of ``x`` (a cascade's prior channel is not shown to it), then the segmenter's
     adversarial term re-runs the updated discriminator, as in `train_step`.
     """
-    out = pipeline(x)
+    out = pipeline.segment(x, *(teacher_out or ()))
     parts = {"mse": casgan_mse(out.soft, target), "l1": soft_mask_l1(out.soft, target)}
     logged: dict[str, float] = {}
     if disc is not None:
@@ -218,14 +262,29 @@ def _keys(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teacher: SRTea
     return spec.needs_sr, config_hash(cfg, dataset.manifest["key"], teacher.key if spec.needs_sr else None)
 
 
+def _teacher_outputs(pipeline: SRSegmenter, splits: dict[str, SegmentationArrays | None], cfg: SegConfig,
+                     dev: str) -> dict[str, tuple[np.ndarray, np.ndarray] | None]:
+    """The frozen teacher's outputs per split, computed once (fast path, when they fit in memory)."""
+    if not (cfg.fast and pipeline.needs_sr):
+        return {k: None for k in splits}
+    present = {k: a for k, a in splits.items() if a is not None}
+    total = sum(teacher_cache_bytes(pipeline.teacher, len(a), a.image.shape[-1]) for a in present.values())
+    if total > CACHE_LIMIT_BYTES:
+        return {k: None for k in splits}
+    return {k: (teacher_arrays(pipeline, a.image, device=dev) if a is not None else None) for k, a in splits.items()}
+
+
 def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teacher: SRTeacher | None = None, *,
                     device: str = "auto", progress: bool = True,
                     on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainedSegmenter:
     """Train (or resume, or load from the cache) ``cfg.model`` on ``dataset``'s train split.
 
-    An interrupted run (Ctrl-C, killed process) resumes after its last completed epoch and ends with
-    the same weights as an uninterrupted run: batches and flips are seeded per epoch and the optimiser,
-    scheduler, best-so-far weights and torch's random state are checkpointed every epoch.
+    Trains until validation Dice has plateaued (``cfg.patience``) or the cap ``cfg.epochs``; keeps the
+    best-validation checkpoint. An interrupted run (Ctrl-C, killed process) resumes after its last
+    completed epoch and ends with the same weights as an uninterrupted run: batches and flips are
+    seeded per epoch and the optimiser, scheduler, best-so-far weights, stopping state and torch's
+    random state are checkpointed every epoch. The test split, when the dataset has one, is read only
+    by the authors'-protocol audit (``cfg.audit``), which nothing selects on.
     """
     from tqdm.auto import tqdm
 
@@ -246,17 +305,22 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
     if train.image.shape[1] != spec.in_channels:
         raise ValueError(f"model {cfg.model!r} reads {spec.in_channels}-channel inputs but {name!r} has "
                          f"{train.image.shape[1]} (cascade models need casgan_tables.prior_dataset)")
-    test = _test_split(dataset)
+    test = _test_split(dataset) if cfg.audit else None
+    stopping = cfg.stopping()
     batches_per_epoch = len(epoch_batches(len(train), cfg.batch_size, seed=cfg.seed, epoch=0))
     total_iters = max(batches_per_epoch * cfg.epochs, 1)
     disc = PixelDiscriminator(2, cfg.d_width) if spec.gan_loss else None
     gan = GANLoss(cfg.gan_mode) if spec.gan_loss else None
     opt_d = sched_d = None
     pipeline.to(dev)
+    if cfg.fast:
+        pipeline.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
     sched = poly_schedule(opt, total_iters, cfg.poly_power)
     if disc is not None:
         disc.to(dev)
+        if cfg.fast:
+            disc.to(memory_format=torch.channels_last)
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=cfg.betas)
         sched_d = poly_schedule(opt_d, total_iters, cfg.poly_power)
     history: list[dict[str, Any]] = []
@@ -270,7 +334,12 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
         restore_rng(state["rng"])
         start, history, seconds, best = state["epoch"] + 1, state["history"], state["seconds"], state["best"]
 
+    t_cache = time.perf_counter()
+    cached = _teacher_outputs(pipeline, {"train": train, "val": val, "test": test}, cfg, dev)
+    cache_seconds = time.perf_counter() - t_cache
     for epoch in range(start, cfg.epochs):
+        if stopping.should_stop(epoch, best["epoch"]):
+            break
         t0 = time.perf_counter()
         pipeline.train()
         sums: dict[str, float] = {}
@@ -278,12 +347,14 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
         for step, idx in enumerate(tqdm(batches, desc=f"{cfg.model} epoch {epoch + 1}/{cfg.epochs}",
                                         disable=not progress, leave=False)):
             arrays = [train.image[idx], train.soft[idx], train.binary[idx]]
+            if cached["train"] is not None:
+                arrays += [a[idx] for a in cached["train"]]
             if cfg.augment:
                 arrays = flip_augment(arrays, seed=cfg.seed, epoch=epoch, step=step)
-            x, soft_gt, bin_gt = (torch.from_numpy(a).to(dev) for a in arrays)
+            x, soft_gt, bin_gt, *teacher_out = (to_model(a, dev, cfg.fast) for a in arrays)
             losses = train_step(pipeline, x, soft_gt, bin_gt, opt=opt, weights=cfg.weights,
                                 soft_mask_loss=spec.soft_mask_loss, disc=disc, opt_d=opt_d, gan=gan,
-                                recipe=spec.loss)
+                                recipe=spec.loss, teacher_out=tuple(teacher_out) or None)
             sched.step()
             if disc is not None:
                 sched_d.step()
@@ -291,12 +362,13 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
                 sums[k] = sums.get(k, 0.0) + v
         epoch_seconds = time.perf_counter() - t0
         seconds += epoch_seconds
-        val_dice = _val_dice(pipeline, val, dev)
-        if val_dice > best["dice"]:
+        val_prob, _ = predict(pipeline, val.image, device=dev, fast=cfg.fast, teacher_out=cached["val"])
+        val_dice = _val_dice(val_prob, val)
+        if stopping.improved(val_dice, best["dice"]):
             best = {"dice": val_dice, "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
         row = {"epoch": epoch + 1, **{k: v / len(batches) for k, v in sums.items()}, "val_dice": val_dice,
                "lr": sched.get_last_lr()[0], "ms_per_iter": 1000.0 * epoch_seconds / len(batches),
-               **_audit(pipeline, test, dev)}
+               **(_audit(pipeline, test, dev, cfg.fast, cached["test"]) if cfg.audit else {})}
         history.append(row)
         state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                  "rng": rng_state(), "epoch": epoch, "history": history, "seconds": seconds, "best": best}
@@ -308,12 +380,19 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
 
     model.load_state_dict(best["state"])
     save_checkpoint(folder / "weights.pt", {"model": model.state_dict()})
-    val_prob, _ = predict(pipeline, val.image, device=dev)
+    val_prob, val_soft = predict(pipeline, val.image, device=dev, fast=cfg.fast, teacher_out=cached["val"])
     threshold, val_dice_at_t = best_threshold(val_prob[:, 0], val.binary[:, 0] > 0.5)
+    soft_threshold, val_soft_dice = best_threshold(val_soft[:, 0], val.binary[:, 0] > 0.5)
+    val_flags = degenerate_images(val_prob[:, 0] > threshold, val_prob[:, 0])
     result = {"config": asdict(cfg), "key": key, "dataset": name, "dataset_key": dataset.manifest["key"],
-              "teacher_key": teacher.key if needs_sr else None, "history": history, "best_epoch": best["epoch"],
+              "teacher_key": teacher.key if needs_sr else None, "history": history,
+              **stopping.stop_record(best["epoch"], len(history)),
               "val_dice_at_0.5": best["dice"], "threshold": float(threshold), "val_dice_at_threshold": val_dice_at_t,
-              "train_seconds": round(seconds, 2), "n_train": len(train), "n_val": len(val), "device": dev,
+              "soft_threshold": float(soft_threshold), "val_dice_soft_head": float(val_soft_dice),
+              "val_degenerate": degenerate_summary(val_flags),
+              "train_seconds": round(seconds, 2), "teacher_cache_seconds": round(cache_seconds, 2),
+              "fast_path": {"channels_last": cfg.fast, "teacher_cached": cached["train"] is not None},
+              "n_train": len(train), "n_val": len(val), "device": dev,
               "ms_per_iter": float(np.mean([h["ms_per_iter"] for h in history])) if history else None,
               "author_protocol": author_protocol(history)}
     write_result(folder, result)
@@ -322,8 +401,17 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
 
 def evaluate(trained: TrainedSegmenter, arrays: SegmentationArrays, *, threshold: float | None = None,
              device: str = "auto") -> dict[str, Any]:
-    """Predictions and per-image metrics on one split (binarised at the validation-chosen threshold)."""
+    """Predictions and per-image metrics on one split, both heads, each at its validation-chosen threshold.
+
+    Returns ``threshold``, ``prob``, ``soft``, ``per_image`` (sigmoid head: what the tables use),
+    ``per_image_soft_head`` (the Soft Mask head at ``soft_threshold``) and ``degenerate`` (per-image
+    flags of the sigmoid head's binary predictions, `softnodule.degenerate`).
+    """
     t = trained.threshold if threshold is None else float(threshold)
     prob, soft = predict(trained.pipeline, arrays.image, device=device)
-    per_image = per_image_metrics(prob[:, 0] > t, arrays.binary[:, 0] > 0.5)
-    return {"threshold": t, "prob": prob, "soft": soft, "per_image": per_image}
+    truth = arrays.binary[:, 0] > 0.5
+    pred = prob[:, 0] > t
+    return {"threshold": t, "prob": prob, "soft": soft, "per_image": per_image_metrics(pred, truth),
+            "soft_threshold": trained.soft_threshold,
+            "per_image_soft_head": per_image_metrics(soft[:, 0] > trained.soft_threshold, truth),
+            "degenerate": degenerate_images(pred, prob[:, 0])}

@@ -96,3 +96,44 @@ def test_checkpoints_load_with_weights_only(disc_dataset, tmp_cache):
     assert len(folders) == 1 and {p.name for p in folders[0].iterdir()} >= {"last.pt", "weights.pt", "result.json"}
     state = load_checkpoint(folders[0] / "last.pt")  # weights_only=True inside
     assert state["epoch"] == 0 and trained.result["best_epoch"] == 1
+
+
+def test_fast_path_predicts_what_the_reference_path_predicts(disc_dataset, tmp_cache):
+    """Channels-last + teacher outputs computed once give the reference path's outputs (same weights)."""
+    from softnodule.train.fast_path import teacher_arrays
+    from softnodule.train.segmentation import predict
+
+    trained = load_or_train(SegConfig(model="dsnet", epochs=1, audit=False, **TINY), disc_dataset, _teacher(),
+                            progress=False)
+    val = segmentation_arrays(disc_dataset, "val")
+    ref_prob, ref_soft = predict(trained.pipeline, val.image, device="cpu")
+    cached = teacher_arrays(trained.pipeline, val.image, device="cpu")
+    assert cached[0].shape == (len(val), 1, 64, 64) and cached[1].shape[1] == 4
+    fast_prob, fast_soft = predict(trained.pipeline, val.image, device="cpu", fast=True, teacher_out=cached)
+    np.testing.assert_allclose(fast_prob, ref_prob, atol=1e-5)
+    np.testing.assert_allclose(fast_soft, ref_soft, atol=1e-5)
+    assert trained.result["fast_path"] == {"channels_last": True, "teacher_cached": True}
+
+
+def test_test_split_cannot_reach_any_selection(disc_dataset, tmp_cache):
+    """Replacing every test image and label changes nothing that training selects: weights, best epoch,
+    stopping, both thresholds. Only the recorded authors'-protocol audit may differ."""
+    from softnodule.data.datasets.torch_data import ArraySplits, SegmentationArrays
+
+    splits = {s: segmentation_arrays(disc_dataset, s) for s in ("train", "val", "test")}
+    rng = np.random.default_rng(5)
+    t = splits["test"]
+    scrambled = SegmentationArrays(rng.normal(0, 1, t.image.shape).astype(np.float32), 1 - t.soft,
+                                   1 - t.binary, t.ids)
+    a_data = ArraySplits("discs", "same-train-val-a", splits)
+    b_data = ArraySplits("discs", "same-train-val-b", {**splits, "test": scrambled})
+    cfg = SegConfig(model="dsnet", epochs=3, patience=1, **TINY)
+    a = load_or_train(cfg, a_data, _teacher(), progress=False)
+    b = load_or_train(cfg, b_data, _teacher(), progress=False)
+    assert a.key != b.key  # two runs really trained
+    for k in ("best_epoch", "stopped_epoch", "stop_reason", "threshold", "soft_threshold", "val_dice_at_0.5"):
+        assert a.result[k] == b.result[k], k
+    assert [h["val_dice"] for h in a.result["history"]] == [h["val_dice"] for h in b.result["history"]]
+    wa, wb = _weights(a), _weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert a.result["author_protocol"] != b.result["author_protocol"]  # the audit did read the test split

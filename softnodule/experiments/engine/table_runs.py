@@ -14,7 +14,7 @@ several seeds, the spread of the per-seed means. Each run also recorded what the
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +25,10 @@ from ...data.datasets.builder import SoftMaskDataset
 from ...data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays
 from ...matting.soft_labels import gros_soft_label, kats_soft_label
 from ...metrics import summarize
+from .evidence import row_stats
 from ...models import count_parameters, model_spec
 from ...train.segmentation import SegConfig, TrainedSegmenter, evaluate, train_segmenter
-from ..dsnet.paper_numbers import Cell, fmt_cell
+from ..dsnet.paper_numbers import Cell
 
 TARGETS = ("soft_mask", "binary", "kats", "gros", "softened")
 
@@ -158,17 +159,27 @@ def variant_config(variant: Variant, profile: Profile, seed: int) -> SegConfig:
                                  overrides=variant.overrides, **dict(variant.train))
 
 
+def seeds_for(name: str, profile: Profile, claim: Collection[str] = ()) -> tuple[int, ...]:
+    """``profile.claim_seeds`` for a variant a claim rests on, else ``profile.seeds``."""
+    return tuple(profile.claim_seeds if name in claim else profile.seeds)
+
+
 def train_variants(names: Sequence[str], profile: Profile, dataset: SoftMaskDataset | ArraySplits,
-                   teacher=None, *, seeds: Sequence[int] | None = None,
+                   teacher=None, *, seeds: Sequence[int] | None = None, claim: Collection[str] = (),
                    progress: bool = True) -> dict[str, list[TrainedSegmenter]]:
-    """Load or train every named variant for every seed (``profile.seeds`` by default)."""
-    seeds = tuple(profile.seeds if seeds is None else seeds)
+    """Load or train every named variant for every seed.
+
+    Seeds: ``seeds`` when given, else ``profile.claim_seeds`` for the variants in ``claim`` (the rows a
+    paper's claim rests on) and ``profile.seeds`` for the others. A seed's run is cached by its config
+    key, so a variant shared by several tables trains once per seed.
+    """
     out: dict[str, list[TrainedSegmenter]] = {}
     for name in names:
         v = VARIANTS[name]
         data = target_dataset(dataset, v.target) if model_spec(v.model).soft_mask_loss else dataset
+        chosen = tuple(seeds) if seeds is not None else seeds_for(name, profile, claim)
         out[name] = [train_segmenter(variant_config(v, profile, s), data, teacher, progress=progress)
-                     for s in seeds]
+                     for s in chosen]
     return out
 
 
@@ -179,64 +190,118 @@ def evaluate_variants(runs: Mapping[str, list[TrainedSegmenter]], dataset: SoftM
     return {name: [evaluate(t, test) for t in ts] for name, ts in runs.items()}
 
 
-def _pm(values: np.ndarray) -> str:
-    return f"{100 * np.nanmean(values):.2f} ± {100 * np.nanstd(values):.1f}"
+def _median(values: Sequence[float]) -> float:
+    return float(np.median(values)) if len(values) else float("nan")
 
 
-def _diff(ours: float, cell: Cell) -> float | None:
-    return None if cell is None else round(100 * ours - cell[0], 2)
+def run_columns(ts: Sequence[TrainedSegmenter]) -> dict[str, Any]:
+    """How the runs of one row ended (numbers over seeds): epochs, stopping, cost."""
+    res = [t.result for t in ts]
+    return {"best_epoch": _median([r["best_epoch"] for r in res]),
+            "stopped_epoch": _median([r.get("stopped_epoch", len(r["history"])) for r in res]),
+            "max_epochs": ts[0].config.epochs, "patience": ts[0].config.patience,
+            "n_stopped_by_patience": sum(r.get("stop_reason") == "patience" for r in res),
+            "still_improving": any(r.get("still_improving", r["best_epoch"] == len(r["history"])) for r in res),
+            "threshold_val": float(np.mean([t.threshold for t in ts])),
+            "train_min": round(sum(r["train_seconds"] for r in res) / 60.0, 2),
+            "ms_per_iter": float(np.nanmean([r.get("ms_per_iter") or np.nan for r in res])),
+            "params": count_parameters(ts[0].pipeline.segmenter)}
+
+
+def degenerate_columns(evaluations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Degenerate predictions of one row: per-image counts (mean over seeds) and the run label."""
+    from ...degenerate import degenerate_label
+
+    flags = [e["degenerate"] for e in evaluations if "degenerate" in e]
+    if not flags:
+        return {}
+    labels = [degenerate_label(f) for f in flags]
+    bad = [x for x in labels if x]
+    return {"n_all_fg": float(np.mean([f["all_fg"].sum() for f in flags])),
+            "n_all_bg": float(np.mean([f["all_bg"].sum() for f in flags])),
+            "n_constant": float(np.mean([f["constant"].sum() for f in flags])),
+            "degenerate": f"{bad[0]} ({len(bad)}/{len(labels)} seeds)" if bad else ""}
+
+
+def score_columns(evaluations: Sequence[Mapping[str, Any]], paper: Mapping[str, Cell],
+                  metrics: Sequence[str] = ("dice", "sen", "ppv"), primary: str = "dice") -> dict[str, Any]:
+    """Numbers of one row: mean, seed SD, CI, n for every metric (the primary one without prefix),
+    the paper's value beside each, and the Soft Mask head's Dice where the evaluations have it."""
+    row: dict[str, Any] = {}
+    for m in metrics:
+        s = row_stats([e["per_image"][m] for e in evaluations])
+        pre = "" if m == primary else f"{m}_"
+        cell = paper.get(m)
+        row |= {f"{pre}mean": s["mean"], f"{pre}sd": s["sd"], f"{pre}ci_low": s["ci_low"],
+                f"{pre}ci_high": s["ci_high"], f"{pre}image_sd": s["image_sd"],
+                f"{pre}paper_mean": cell[0] if cell else None, f"{pre}paper_sd": cell[1] if cell else None,
+                f"{pre}diff_vs_paper": s["mean"] - cell[0] if cell else None}
+        if m == primary:
+            row |= {"n": s["n"], "n_seeds": s["n_seeds"]}
+        elif s["n_undefined"]:
+            row[f"{m}_n_undefined"] = s["n_undefined"]
+    if all("per_image_soft_head" in e for e in evaluations):
+        s = row_stats([e["per_image_soft_head"][primary] for e in evaluations])
+        row |= {"soft_head_mean": s["mean"], "soft_head_ci_low": s["ci_low"], "soft_head_ci_high": s["ci_high"]}
+    return row
 
 
 def metric_rows(runs: Mapping[str, list[TrainedSegmenter]], evaluations: Mapping[str, list[dict[str, Any]]],
                 paper: Mapping[str, Mapping[str, Cell]], *, metrics: Sequence[str] = ("dice", "sen", "ppv"),
-                paper_source: str | Mapping[str, str] = "TNNLS") -> list[dict[str, Any]]:
-    """One row per variant: ours (mean ± std over test images, %) | paper | ours − paper, per metric.
-
-    Also: the seed spread (std of per-seed mean Dice, when several seeds), pooled Dice, what the authors'
-    protocol would have reported for the same runs (``author_dice``: best epoch and threshold picked on
-    the test split, mean over seeds) and the training cost.
-    """
+                paper_source: str | Mapping[str, str] = "TNNLS", image_source: str = "") -> list[dict[str, Any]]:
+    """One row per variant, every value a number (% for scores): see `score_columns`, `run_columns`,
+    `degenerate_columns`; plus pooled Dice and what the authors' protocol would have reported for the
+    same runs (``author_dice``: best epoch and threshold picked on the TEST split, mean over seeds)."""
     rows = []
     for name, ts in runs.items():
-        per = [e["per_image"] for e in evaluations[name]]
-        pooled = {m: np.concatenate([p[m] for p in per]) for m in metrics}
+        evs = evaluations[name]
         row: dict[str, Any] = {"method": VARIANTS[name].label if name in VARIANTS else name, "variant": name}
-        for m in metrics:
-            cell = paper.get(name, {}).get(m)
-            row[m] = _pm(pooled[m])
-            row[f"{m}_paper"] = fmt_cell(cell)
-            row[f"{m}_diff"] = _diff(float(np.nanmean(pooled[m])), cell)
-        seed_means = [float(np.nanmean(p["dice"])) for p in per]
-        row["dice_seed_sd"] = round(100 * float(np.std(seed_means)), 2) if len(ts) > 1 else None
-        row["dice_pooled"] = round(100 * float(np.mean([summarize(p)["dice_pooled"] for p in per])), 2)
+        row |= score_columns(evs, paper.get(name, {}), metrics)
+        row["dice_pooled"] = 100 * float(np.mean([summarize(e["per_image"])["dice_pooled"] for e in evs]))
         authors = [t.result.get("author_protocol") for t in ts]
         if all(a is not None for a in authors):
-            row["author_dice"] = round(100 * float(np.mean([a["test_dice"] for a in authors])), 2)
-            row["author_inflation"] = round(row["author_dice"] - 100 * float(np.mean(seed_means)), 2) + 0.0
-            row["author_epoch_thr"] = "; ".join(f"{a['epoch']}@{a['threshold']:.2f}" for a in authors)
+            row["author_dice"] = 100 * float(np.mean([a["test_dice"] for a in authors]))
+            row["author_inflation"] = row["author_dice"] - row["mean"]
         source = paper_source if isinstance(paper_source, str) else paper_source.get(name, "")
-        row |= {"paper_source": source if name in paper else "", "n_test": len(per[0]["dice"]),
-                "seeds": len(ts), "epochs": ts[0].config.epochs,
-                "best_epoch": "; ".join(str(t.result["best_epoch"]) for t in ts),
-                "threshold_val": "; ".join(f"{t.threshold:.2f}" for t in ts),
-                "train_min": round(sum(t.result["train_seconds"] for t in ts) / 60.0, 2),
-                "ms_per_iter": round(float(np.mean([t.result.get("ms_per_iter") or np.nan for t in ts])), 1),
-                "params": count_parameters(ts[0].pipeline.segmenter)}
+        row |= degenerate_columns(evs) | run_columns(ts)
+        row |= {"paper_source": source if name in paper else "", "image_source": image_source}
         rows.append(row)
     return rows
 
 
 def add_step_gains(rows: list[dict[str, Any]], paper: Mapping[str, Mapping[str, Cell]]) -> list[dict[str, Any]]:
-    """Ablation tables: Dice gained by each row over the row above, ours and the paper's (points)."""
+    """Ablation tables: mean Dice gained by each row over the row above, ours and the paper's (points).
+
+    The interval and verdict of each step are in the table's claims (`claims.step_claims`)."""
     prev = None
     for row in rows:
-        ours = float(row["dice"].split("±")[0])
         cell = paper.get(row["variant"], {}).get("dice")
-        row["gain_vs_prev"] = None if prev is None else round(ours - prev[0], 2)
+        row["gain_vs_prev"] = None if prev is None else row["mean"] - prev[0]
         row["paper_gain_vs_prev"] = (None if prev is None or prev[1] is None or cell is None
                                      else round(cell[0] - prev[1], 2))
-        prev = (ours, cell[0] if cell else None)
+        prev = (row["mean"], cell[0] if cell else None)
     return rows
+
+
+def display_rows(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = ("dice",)) -> list[dict[str, Any]]:
+    """Formatting for display only: "mean ± seed SD [CI]" strings beside the paper's cell per metric."""
+    out = []
+    for r in rows:
+        d: dict[str, Any] = {"method": r["method"]}
+        for m in metrics:
+            pre = "" if m == "dice" else f"{m}_"
+            if r.get(f"{pre}mean") is None:
+                continue
+            sd = r.get(f"{pre}sd")
+            d[f"{m} ours"] = (f"{r[f'{pre}mean']:.2f}" + (f" ± {sd:.2f}" if sd is not None else "")
+                              + f" [{r[f'{pre}ci_low']:.1f}, {r[f'{pre}ci_high']:.1f}]")
+            pm = r.get(f"{pre}paper_mean")
+            d[f"{m} paper"] = "" if pm is None else f"{pm:.2f} ± {r[f'{pre}paper_sd']:.1f}"
+        d |= {"seeds": r.get("n_seeds"), "best/stopped": f"{r.get('best_epoch'):g}/{r.get('stopped_epoch'):g}",
+              "flag": "; ".join(x for x in ("still improving" if r.get("still_improving") else "",
+                                             r.get("degenerate") or "") if x)}
+        out.append(d)
+    return out
 
 
 def mean_dice(evaluations: Sequence[dict[str, Any]]) -> float:
@@ -245,25 +310,27 @@ def mean_dice(evaluations: Sequence[dict[str, Any]]) -> float:
 
 
 def comparison_figure(rows: Sequence[Mapping[str, Any]], title: str, metric: str = "dice"):
-    """Horizontal bars: ours (mean ± std over test images) beside the paper's value, per row."""
+    """Horizontal bars: ours (mean, 95 % CI) beside the paper's value, per row; flagged rows hatched."""
     import matplotlib.pyplot as plt
 
-    def parse(s: str) -> tuple[float, float]:
-        if not s:
-            return np.nan, 0.0
-        parts = [float(x) for x in str(s).split("±")]
-        return parts[0], (parts[1] if len(parts) > 1 else 0.0)
-
-    ours = [parse(r[metric]) for r in rows]
-    paper = [parse(r.get(f"{metric}_paper", "")) for r in rows]
+    pre = "" if metric == "dice" else f"{metric}_"
+    mean = np.array([r.get(f"{pre}mean", np.nan) for r in rows], float)
+    err = np.array([[m - r.get(f"{pre}ci_low", m) for m, r in zip(mean, rows)],
+                    [r.get(f"{pre}ci_high", m) - m for m, r in zip(mean, rows)]], float)
+    paper = np.array([np.nan if r.get(f"{pre}paper_mean") is None else r[f"{pre}paper_mean"] for r in rows], float)
     y = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2))
-    ax.barh(y - 0.2, [o[0] for o in ours], 0.4, xerr=[o[1] for o in ours], label="ours (test, mean ± std)",
-            color="tab:blue", error_kw={"lw": 0.8})
-    ax.barh(y + 0.2, [p[0] for p in paper], 0.4, label="paper", color="tab:gray")
-    ax.set_yticks(y, [r["method"] for r in rows], fontsize=8)
+    bars = ax.barh(y - 0.2, mean, 0.4, xerr=err, label="ours (test, mean, 95 % CI)", color="tab:blue",
+                   error_kw={"lw": 0.8})
+    for bar, r in zip(bars, rows):
+        if r.get("still_improving") or r.get("degenerate"):
+            bar.set_hatch("//")
+            bar.set_alpha(0.6)
+    ax.barh(y + 0.2, paper, 0.4, label="paper", color="tab:gray")
+    ax.set_yticks(y, [r["method"] + (" *" if r.get("still_improving") else "")
+                      + (" (degenerate)" if r.get("degenerate") else "") for r in rows], fontsize=8)
     ax.invert_yaxis()
-    ax.set(xlabel=f"{metric.upper()} (%)", title=title, xlim=(0, 100))
+    ax.set(xlabel=f"{metric.upper()} (%)  * still improving at the cap", title=title, xlim=(0, 100))
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
