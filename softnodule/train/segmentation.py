@@ -56,6 +56,10 @@ from .fast_path import CACHE_LIMIT_BYTES, channels_last, teacher_arrays, teacher
 from .sr import SRTeacher
 
 
+#: Bump when the segmentation loop changes its result (2: early stopping, fast path, both heads).
+SEG_CODE_VERSION = 2
+
+
 @dataclass(frozen=True)
 class SegConfig:
     """Everything that determines a trained segmenter (with the dataset key and the teacher key).
@@ -259,7 +263,8 @@ def _keys(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teacher: SRTea
         raise ValueError(f"model {cfg.model!r} reads the SR teacher: pass teacher= (see train.sr.train_sr)")
     if spec.needs_sr and teacher.config.factor != cfg.sr_factor:
         raise ValueError(f"teacher factor x{teacher.config.factor} != model sr_factor x{cfg.sr_factor}")
-    return spec.needs_sr, config_hash(cfg, dataset.manifest["key"], teacher.key if spec.needs_sr else None)
+    parts = (cfg, dataset.manifest["key"], teacher.key if spec.needs_sr else None)
+    return spec.needs_sr, config_hash(*parts, {"segmentation_code": SEG_CODE_VERSION})
 
 
 def _teacher_outputs(pipeline: SRSegmenter, splits: dict[str, SegmentationArrays | None], cfg: SegConfig,

@@ -48,6 +48,19 @@ TABLE3: dict[str, dict[str, Cell]] = {
     "dsnet": {"lnsm": (93.77, 3.1), "lidc": (84.89, 7.2)},
 }
 
+#: Conference Table 3 (``001_*.txt``, DICE; LNSM and LIDC): the ablation with its two fusion modules,
+#: EDRFM (one conv over image, SR image and SR features) and SDRFM (selective fusion). Its last two
+#: rows (+ Soft Mask loss, + GAN loss) sit on SDRFM; ours on the TNNLS DRTM (``dsnet_soft``, ``dsnet``).
+CONFERENCE_TABLE3: dict[str, dict[str, Cell]] = {
+    "unet": {"lnsm": (87.88, 1.1), "lidc": (77.84, 21.74)},
+    "dsnet_backbone": {"lnsm": (89.57, 1.3), "lidc": (79.32, 25.34)},
+    "dsnet_sr_input": {"lnsm": (90.15, 2.1), "lidc": (80.69, 15.67)},
+    "dsnet_edrfm": {"lnsm": (90.37, 1.9), "lidc": (81.99, 17.91)},
+    "dsnet_sdrfm": {"lnsm": (91.03, 1.7), "lidc": (82.83, 8.15)},
+    "dsnet_soft": {"lnsm": (91.56, 2.4), "lidc": (83.11, 11.45)},
+    "dsnet": {"lnsm": (91.90, 1.5), "lidc": (83.35, 7.85)},
+}
+
 #: TNNLS Table IV (DICE): soft-label supervision of DSNet.
 TABLE4: dict[str, dict[str, Cell]] = {
     "dsnet_binary_target": {"lnsm": (91.23, 1.7), "lidc": (82.88, 8.5)},

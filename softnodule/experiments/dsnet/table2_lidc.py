@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .paper_numbers import TABLE2_LIDC
+from ..engine.claims import Claim
 from ..engine.table_runs import VARIANTS, metric_rows
+from .comparison import best_baseline, comparison_claims
+from .paper_numbers import TABLE2_LIDC
 
 VARIANT_NAMES: tuple[str, ...] = ("unet", "cfcnn", "dbresnet", "unetpp", "infnet", "infnet_sr", "medt", "medt_sr",
                                   "dsnet")
@@ -22,9 +24,29 @@ NOTES = ("LIDC-style set (strategy 2 Soft Masks from the real readers, GT = 50 %
          "same models, budget and selection as Table I; no ImageNet-pretrained weights anywhere.")
 
 
-def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list]) -> list[dict[str, Any]]:
-    """Table II rows: DICE / SEN / PPV, ours | paper | diff, and the authors' protocol for the same runs."""
-    return metric_rows(runs, evaluations, TABLE2_LIDC, paper_source="TNNLS Table II")
+CSV = "dsnet_table2"
+
+
+def claim_variants(column: str = "lidc") -> set[str]:
+    """U-Net and DSNet train the claim seeds from the start; the best baseline once it is chosen."""
+    return {"unet", "dsnet"}
+
+
+def extra_claim_variants(runs: Mapping[str, list]) -> list[str]:
+    """The best baseline by VALIDATION Dice (`comparison.best_baseline`)."""
+    return [best_baseline(runs)]
+
+
+def claims(column: str = "lidc", runs: Mapping[str, list] | None = None) -> list[Claim]:
+    """DSNet vs U-Net and vs the validation-chosen best baseline (TNNLS Table II)."""
+    return comparison_claims("dsnet.table2.lidc", "TNNLS Table II (LIDC)", TABLE2_LIDC, runs or {},
+                             {n: v.label for n, v in VARIANTS.items()})
+
+
+def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list], column: str = "lidc",
+               image_source: str = "") -> list[dict[str, Any]]:
+    """Table II rows: DICE / SEN / PPV as numbers, ours beside the paper, and the authors' protocol."""
+    return metric_rows(runs, evaluations, TABLE2_LIDC, paper_source="TNNLS Table II", image_source=image_source)
 
 
 def reader_mix(dataset) -> dict[int, int]:
@@ -37,13 +59,14 @@ def reader_mix(dataset) -> dict[int, int]:
 
 
 def ranking_sentence(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Where DSNet ranks by test Dice here and in the paper."""
-    ours = sorted(rows, key=lambda r: -float(r["dice"].split("±")[0]))
+    """Where DSNet ranks by mean test Dice here and in the paper (trivial rows excluded)."""
+    methods = [r for r in rows if not r.get("trivial")]
+    ours = sorted(methods, key=lambda r: -r["mean"])
     names = [r["variant"] for r in ours]
     rank = names.index("dsnet") + 1 if "dsnet" in names else None
     best = ours[0]
     paper_best = max((k for k in TABLE2_LIDC if k != "dsnet"), key=lambda k: TABLE2_LIDC[k]["dice"][0])
     lead = TABLE2_LIDC["dsnet"]["dice"][0] - TABLE2_LIDC[paper_best]["dice"][0]
-    return (f"DSNet ranks {rank} of {len(rows)} by test Dice on the LIDC-style set (best: {best['method']} "
-            f"{best['dice']}); the paper ranks it 1 of {len(TABLE2_LIDC)} with a {lead:.2f}-point lead over "
+    return (f"DSNet ranks {rank} of {len(methods)} by mean test Dice on the LIDC-style set (best: {best['method']} "
+            f"{best['mean']:.2f}); the paper ranks it 1 of {len(TABLE2_LIDC)} with a {lead:.2f}-point lead over "
             f"{VARIANTS[paper_best].label} (the text calls MedT† the most competitive).")

@@ -1,7 +1,9 @@
-"""Table III (LNSM column): U-Net → our backbone → + SR input → + DRTM → + Soft Mask loss → + GAN loss.
+"""Table III: U-Net → our backbone → + SR input → + DRTM → + Soft Mask loss → + GAN loss (LNSM and LIDC).
 
-Each row adds one thing to the row above (`add_step_gains` prints our gain and the paper's). The LIDC
-column of the paper's table is quoted in `paper_numbers.TABLE3` and reproduced with the LIDC issue.
+Each row adds one thing to the row above. The paper finds every step helps; each step is a claim
+(`claims.step_claims`): the paired difference of that row and the row above on the same test images,
+pooled over the claim seeds, with its 95 % CI and verdict. ``gain_vs_prev`` is the plain difference
+of row means, for reading along the table.
 """
 
 from __future__ import annotations
@@ -9,22 +11,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..engine.claims import Claim, step_claims
+from ..engine.table_runs import VARIANTS, add_step_gains, metric_rows
+from .ablation import SOURCES, column_paper, ordered, paper_means
 from .paper_numbers import TABLE3
-from ..engine.table_runs import add_step_gains, metric_rows
 
+CSV = "dsnet_table3"
 VARIANT_NAMES: tuple[str, ...] = ("unet", "dsnet_backbone", "dsnet_sr_input", "dsnet_drtm", "dsnet_soft", "dsnet")
-PAPER = {n: {"dice": cells["lnsm"]} for n, cells in TABLE3.items()}
+#: Kept for callers that read the LNSM column directly.
+PAPER = column_paper(TABLE3, "lnsm")
 
 
-def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list]) -> list[dict[str, Any]]:
-    """Rows in the ablation order with DICE ours | paper | diff and the step gains."""
-    ordered = {n: runs[n] for n in VARIANT_NAMES if n in runs}
-    rows = metric_rows(ordered, evaluations, PAPER, paper_source="TNNLS Table III (LNSM)")
-    return add_step_gains(rows, PAPER)
+def claim_variants(column: str = "lnsm") -> set[str]:
+    """Every row: each is a step or the predecessor of one."""
+    return set(VARIANT_NAMES)
 
 
-def steps_sentence(rows: list[dict[str, Any]]) -> str:
-    """How many of the five additions helped here vs in the paper (every one helped there)."""
-    gains = [r["gain_vs_prev"] for r in rows[1:] if r["gain_vs_prev"] is not None]
-    helped = sum(g > 0 for g in gains)
-    return f"{helped} of {len(gains)} additions raised test Dice here; in the paper all {len(gains)} did."
+def claims(column: str = "lnsm", runs: Mapping[str, list] | None = None) -> list[Claim]:
+    """Each addition vs the row above it."""
+    return step_claims(f"dsnet.table3.{column}", f"TNNLS Table III ({SOURCES[column]})", VARIANT_NAMES,
+                       paper_means(TABLE3, column), {n: VARIANTS[n].label for n in VARIANT_NAMES})
+
+
+def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list], column: str = "lnsm",
+               image_source: str = "") -> list[dict[str, Any]]:
+    """Rows in the ablation order: numbers for ours and the paper's, and the step gains."""
+    paper = column_paper(TABLE3, column)
+    rows = metric_rows(ordered(runs, VARIANT_NAMES), evaluations, paper,
+                       paper_source=f"TNNLS Table III ({SOURCES[column]})", image_source=image_source)
+    return add_step_gains(rows, paper)
+
+
+def steps_sentence(claim_rows: list[dict[str, Any]]) -> str:
+    """How many of the additions are supported, contradicted or inconclusive here (all helped in the paper)."""
+    verdicts = [c["verdict"] for c in claim_rows]
+    return (f"{verdicts.count('supported')} of {len(verdicts)} additions supported, "
+            f"{verdicts.count('contradicted')} contradicted, {verdicts.count('inconclusive')} inconclusive "
+            f"(paired 95 % CIs over test images, pooled over seeds); in the paper all {len(verdicts)} helped.")

@@ -11,18 +11,35 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.claims import Claim
+from ..engine.table_runs import VARIANTS, metric_rows, target_dataset
+from .ablation import SOURCES, column_paper, ordered, paper_means
 from .paper_numbers import TABLE4
-from ..engine.table_runs import metric_rows, target_dataset
 
+CSV = "dsnet_table4"
 VARIANT_NAMES: tuple[str, ...] = ("dsnet_binary_target", "dsnet_kats", "dsnet_gros", "dsnet")
-PAPER = {n: {"dice": cells["lnsm"]} for n, cells in TABLE4.items()}
+PAPER = column_paper(TABLE4, "lnsm")
 TARGET_OF = {"dsnet_binary_target": "binary", "dsnet_kats": "kats", "dsnet_gros": "gros", "dsnet": "soft_mask"}
 
 
-def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list]) -> list[dict[str, Any]]:
-    """Rows in the paper's order with DICE ours | paper | diff."""
-    ordered = {n: runs[n] for n in VARIANT_NAMES if n in runs}
-    return metric_rows(ordered, evaluations, PAPER, paper_source="TNNLS Table IV (LNSM)")
+def claim_variants(column: str = "lnsm") -> set[str]:
+    """Every target: each is compared with the Soft Mask."""
+    return set(VARIANT_NAMES)
+
+
+def claims(column: str = "lnsm", runs: Mapping[str, list] | None = None) -> list[Claim]:
+    """Our Soft Mask vs each other supervision target (the paper: the Soft Mask is best)."""
+    paper = paper_means(TABLE4, column)
+    return [Claim(f"dsnet.table4.{column}.vs_{n}", f"TNNLS Table IV ({SOURCES[column]})",
+                  f"Soft Mask supervision beats {VARIANTS[n].label}", "dsnet", n, paper.get("dsnet"), paper.get(n))
+            for n in VARIANT_NAMES if n != "dsnet"]
+
+
+def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list], column: str = "lnsm",
+               image_source: str = "") -> list[dict[str, Any]]:
+    """Rows in the paper's order, numbers for ours and the paper's."""
+    return metric_rows(ordered(runs, VARIANT_NAMES), evaluations, column_paper(TABLE4, column),
+                       paper_source=f"TNNLS Table IV ({SOURCES[column]})", image_source=image_source)
 
 
 def soft_label_figure(dataset, n: int = 4, seed: int = 0):

@@ -9,19 +9,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .paper_numbers import TABLE5
+from ..engine.claims import Claim, step_claims
 from ..engine.table_runs import VARIANTS, add_step_gains, metric_rows
+from .ablation import SOURCES, column_paper, ordered, paper_means
+from .paper_numbers import TABLE5
 
+CSV = "dsnet_table5"
 VARIANT_NAMES: tuple[str, ...] = ("dsnet_drtm_neither", "dsnet_drtm_dtm_only", "dsnet")
-PAPER = {n: {"dice": cells["lnsm"]} for n, cells in TABLE5.items()}
+PAPER = column_paper(TABLE5, "lnsm")
 
 
-def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list]) -> list[dict[str, Any]]:
-    """Rows with the DTM / CSF switches, DICE ours | paper | diff and the step gains."""
-    ordered = {n: runs[n] for n in VARIANT_NAMES if n in runs}
-    rows = add_step_gains(metric_rows(ordered, evaluations, PAPER, paper_source="TNNLS Table V (LNSM)"), PAPER)
+def claim_variants(column: str = "lnsm") -> set[str]:
+    return set(VARIANT_NAMES)
+
+
+def claims(column: str = "lnsm", runs: Mapping[str, list] | None = None) -> list[Claim]:
+    """DTM over neither part, then CSF over DTM alone (each row vs the row above)."""
+    return step_claims(f"dsnet.table5.{column}", f"TNNLS Table V ({SOURCES[column]})", VARIANT_NAMES,
+                       paper_means(TABLE5, column), {n: VARIANTS[n].label for n in VARIANT_NAMES})
+
+
+def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list], column: str = "lnsm",
+               image_source: str = "") -> list[dict[str, Any]]:
+    """Rows with the DTM / CSF switches, numbers for ours and the paper's, and the step gains."""
+    paper = column_paper(TABLE5, column)
+    rows = add_step_gains(metric_rows(ordered(runs, VARIANT_NAMES), evaluations, paper,
+                                      paper_source=f"TNNLS Table V ({SOURCES[column]})", image_source=image_source),
+                          paper)
     for row in rows:
         ov = dict(VARIANTS[row["variant"]].overrides)
-        row["DTM"] = "yes" if ov.get("detail_texture", True) else "no"
-        row["CSF"] = "yes" if ov.get("selective_fusion", True) else "no"
+        row["DTM"] = bool(ov.get("detail_texture", True))
+        row["CSF"] = bool(ov.get("selective_fusion", True))
     return rows

@@ -4,8 +4,10 @@ A `Claim` says "variant A scores higher (or lower) than variant B on this table'
 paper's two numbers. `claim_rows` scores it on our runs: the paired difference on the same test
 images (bootstrap over images, pooled over seeds, `evidence.paired_difference`) and a verdict
 (`evidence.verdict`) against the sign of the paper's difference. A side whose runs are degenerate
-(`softnodule.degenerate`) or still improving at their cap is named in ``note``: the verdict is then
-about that behaviour, not about the method.
+(`softnodule.degenerate`) or still improving at their cap is named in ``note``. When a side is
+degenerate in at least half of its seeds the verdict is withheld (``inconclusive``, the interval's own
+verdict kept in the note): a difference between a method and a constant output says nothing about the
+paper's claim.
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ def step_claims(prefix: str, source: str, order: Sequence[str], paper: Mapping[s
                   paper.get(a), paper.get(b), metric) for b, a in zip(order[:-1], order[1:])]
 
 
-def _side_notes(name: str, runs: Sequence[Any] | None, evaluations: Sequence[Mapping[str, Any]]) -> list[str]:
+def _side_notes(name: str, runs: Sequence[Any] | None, evaluations: Sequence[Mapping[str, Any]]
+                ) -> tuple[list[str], bool]:
+    """Notes on one side of a claim, and whether that side is degenerate in at least half of its seeds."""
     from ...degenerate import degenerate_label
 
     notes = []
@@ -80,7 +84,7 @@ def _side_notes(name: str, runs: Sequence[Any] | None, evaluations: Sequence[Map
         rising = sum(bool(t.result.get("still_improving")) for t in runs)
         if rising:
             notes.append(f"{name}: still improving at the cap in {rising}/{len(runs)} seeds")
-    return notes
+    return notes, bool(labels) and 2 * len(bad) >= len(labels)
 
 
 def claim_rows(claims: Sequence[Claim], evaluations: Mapping[str, Sequence[Mapping[str, Any]]], *,
@@ -95,11 +99,28 @@ def claim_rows(claims: Sequence[Claim], evaluations: Mapping[str, Sequence[Mappi
         d = paired_difference([e["per_image"][c.metric] for e in ea], [e["per_image"][c.metric] for e in eb])
         ours_a = 100 * float(np.nanmean([np.nanmean(e["per_image"][c.metric]) for e in ea]))
         ours_b = 100 * float(np.nanmean([np.nanmean(e["per_image"][c.metric]) for e in eb]))
-        notes = (_side_notes(c.a, (runs or {}).get(c.a), ea) + _side_notes(c.b, (runs or {}).get(c.b), eb))
+        notes_a, degenerate_a = _side_notes(c.a, (runs or {}).get(c.a), ea)
+        notes_b, degenerate_b = _side_notes(c.b, (runs or {}).get(c.b), eb)
+        notes = notes_a + notes_b
+        judged = verdict(d["ci_low"], d["ci_high"], c.paper_sign)
+        if degenerate_a or degenerate_b:  # a degenerate side says nothing about the method: not judged
+            notes.append(f"verdict withheld (interval alone: {judged})")
+            judged = "inconclusive"
         rows.append({"claim_id": c.claim_id, "source": c.source, "claim": c.text, "a": c.a, "b": c.b,
                      "metric": c.metric, "paper_a": c.paper_a, "paper_b": c.paper_b, "paper_diff": c.paper_diff,
                      "ours_a": ours_a, "ours_b": ours_b, "diff": d["diff"], "ci_low": d["ci_low"],
                      "ci_high": d["ci_high"], "n": d["n"], "n_seeds_a": d["n_seeds_a"], "n_seeds_b": d["n_seeds_b"],
-                     "verdict": verdict(d["ci_low"], d["ci_high"], c.paper_sign),
+                     "verdict": judged,
                      "note": "; ".join(notes), "image_source": image_source, "dataset": dataset})
     return rows
+
+
+def display_claims(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Formatting for display only: claim, paper difference, ours with its CI, verdict, note."""
+    def num(x: float | None) -> str:
+        return "" if x is None else f"{x:+.2f}"
+
+    return [{"claim": r["claim"], "source": r["source"], "paper (A − B)": num(r["paper_diff"]),
+             "ours (A − B) [95 % CI]": f"{r['diff']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]",
+             "seeds": f"{r['n_seeds_a']}/{r['n_seeds_b']}", "n": r["n"], "verdict": r["verdict"],
+             "note": r["note"]} for r in rows]

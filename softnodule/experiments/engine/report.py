@@ -30,33 +30,90 @@ def _by(rows: Rows, key: str = "variant") -> dict[str, dict[str, str]]:
     return {r.get(key, ""): r for r in rows}
 
 
+def _num(cell: object) -> float | None:
+    """A numeric CSV cell as float (blank -> None). CSV cells are numbers written by `write_table`."""
+    s = str(cell if cell is not None else "").strip()
+    if s in ("", "None", "nan"):
+        return None
+    return float(s)
+
+
+def _flag(r: dict[str, str]) -> str:
+    parts = []
+    if str(r.get("still_improving", "")).lower() == "true":
+        parts.append("still improving")
+    if r.get("degenerate"):
+        parts.append(str(r["degenerate"]))
+    return "; ".join(parts)
+
+
+def numeric_display(rows: Rows) -> Rows:
+    """Display rows of a numeric table (mean, seed SD, CI, paper, flags); formatting only."""
+    out = []
+    for r in rows:
+        mean, sd, lo, hi = (_num(r.get(k)) for k in ("mean", "sd", "ci_low", "ci_high"))
+        pm, ps = _num(r.get("paper_mean")), _num(r.get("paper_sd"))
+        ours = "" if mean is None else (f"{mean:.2f}" + (f" ± {sd:.2f}" if sd is not None else "")
+                                        + (f" [{lo:.1f}, {hi:.1f}]" if lo is not None else ""))
+        paper = "" if pm is None else f"{pm:.2f}" + (f" ± {ps:.1f}" if ps is not None else "")
+        be, se = _num(r.get("best_epoch")), _num(r.get("stopped_epoch"))
+        out.append({"method": r.get("method", r.get("label", "")), "ours [95 % CI]": ours, "paper": paper,
+                    "seeds": r.get("n_seeds", ""), "n": r.get("n", ""),
+                    "best/stopped epoch": "" if be is None else f"{be:g}/{se:g}", "flag": _flag(r)})
+    return out
+
+
+def _methods(rows: Rows) -> Rows:
+    return [r for r in rows if str(r.get("trivial", "")).lower() != "true" and _num(r.get("mean")) is not None]
+
+
+def _floor(rows: Rows) -> str:
+    triv = {r["variant"]: _num(r.get("mean")) for r in rows if str(r.get("trivial", "")).lower() == "true"}
+    parts = [f"{'all foreground' if k == 'trivial_all_fg' else 'the RECIST ellipse'} {v:.2f}"
+             for k, v in triv.items() if v is not None]
+    return f" Floor: {', '.join(parts)}." if parts else ""
+
+
+def _status(rows: Rows) -> str:
+    methods = _methods(rows)
+    rising = sum(str(r.get("still_improving", "")).lower() == "true" for r in methods)
+    degenerate = sum(bool(r.get("degenerate")) for r in methods)
+    out = ""
+    if rising:
+        out += f" {rising} of {len(methods)} rows still improving at the cap."
+    if degenerate:
+        out += f" {degenerate} degenerate row(s)."
+    return out
+
+
 def _table1(rows: Rows) -> str:
-    ranked = sorted(rows, key=lambda r: -_mean(r["dice"]))
+    methods = _methods(rows)
+    if not methods:
+        return "No row was run."
+    if "mean" not in rows[0]:
+        return "Older format (before intervals); rerun the notebook."
+    ranked = sorted(methods, key=lambda r: -float(r["mean"]))
     names = [r["variant"] for r in ranked]
     ds = _by(rows).get("dsnet")
     if ds is None:
         return "DSNet is not in this table."
-    line = (f"DSNet ranks {names.index('dsnet') + 1} of {len(rows)} by test Dice ({ds['dice']} vs the paper's "
-            f"{ds['dice_paper']}; best here: {ranked[0]['method']} {ranked[0]['dice']}); the paper ranks it first.")
-    if ds.get("author_dice"):
-        line += (f" The authors' test-set selection would have reported {ds['author_dice']} for the same DSNet run "
-                 f"({float(ds['author_inflation']):+.2f} points).")
-    return line
+    line = (f"DSNet ranks {names.index('dsnet') + 1} of {len(methods)} by mean test Dice ({float(ds['mean']):.2f}, "
+            f"paper {_num(ds.get('paper_mean'))}; best here: {ranked[0]['method']} {float(ranked[0]['mean']):.2f}); "
+            "the claims table says which gaps are outside the noise.")
+    if _num(ds.get("author_dice")) is not None:
+        line += (f" The authors' test-set selection would have reported {float(ds['author_dice']):.2f} for the same "
+                 f"DSNet runs ({float(ds['author_inflation']):+.2f} points).")
+    return line + _floor(rows) + _status(rows)
 
 
 def _ablation(rows: Rows) -> str:
-    gains = [float(r["gain_vs_prev"]) for r in rows[1:] if r.get("gain_vs_prev")]
-    return (f"{sum(g > 0 for g in gains)} of {len(gains)} steps raised test Dice here (paper: all of them); "
-            f"first row {rows[0]['dice']}, last row {rows[-1]['dice']} (paper {rows[0]['dice_paper']} → "
-            f"{rows[-1]['dice_paper']}).")
-
-
-def _soft_labels(rows: Rows) -> str:
-    best = max(rows, key=lambda r: _mean(r["dice"]))
-    ours = _by(rows).get("dsnet")
-    verdict = "reproduces" if best["variant"] == "dsnet" else "does not reproduce"
-    return (f"Best target here: {best['method']} ({best['dice']}); our Soft Mask row {ours['dice'] if ours else '?'}. "
-            f"The paper's ordering (Soft Mask best) {verdict} under this budget.")
+    methods = _methods(rows)
+    if not methods or "mean" not in rows[0]:
+        return "Older format (before intervals); rerun the notebook."
+    first, last = methods[0], methods[-1]
+    return (f"First row {float(first['mean']):.2f}, last row {float(last['mean']):.2f} (paper "
+            f"{_num(first.get('paper_mean'))} → {_num(last.get('paper_mean'))}); each step's verdict is in the claims "
+            "table." + _floor(rows) + _status(rows))
 
 
 def _table7(rows: Rows) -> str:
@@ -239,12 +296,12 @@ def _lgan(rows: Rows) -> str:
 
 
 def _nb03(rows: Rows) -> str:
-    by = _by(rows, "model")
-    if {"dsnet", "unet"} <= set(by):
-        d, u = _mean(by["dsnet"]["dice"]), _mean(by["unet"]["dice"])
-        return (f"Profile-length run (notebook 03): DSNet {by['dsnet']['dice']} vs plain U-Net {by['unet']['dice']}: "
-                f"DSNet {'beats' if d > u else 'does NOT beat'} U-Net ({d - u:+.2f} points; paper +5.89).")
-    return "DSNet vs U-Net: incomplete table."
+    by = _by(rows, "variant") if rows and "variant" in rows[0] else _by(rows, "model")
+    if {"dsnet", "unet"} <= set(by) and "mean" in by["dsnet"]:
+        d, u = float(by["dsnet"]["mean"]), float(by["unet"]["mean"])
+        return (f"Profile-length run (notebook 03): DSNet {d:.2f} vs plain U-Net {u:.2f} mean test Dice "
+                f"({d - u:+.2f} points; paper +5.89); see the claims table for the interval." + _status(rows))
+    return "DSNet vs U-Net: older format or incomplete table; rerun notebook 03."
 
 
 def _sr(rows: Rows) -> str:
@@ -260,19 +317,19 @@ KNOWN: Sequence[tuple[str, str, Sequence[str], Callable[[Rows], str]]] = (
      ("source", "label", "built_from", "versus", "mean", "sd", "n", "reference_mean", "minus_reference",
       "evidence"), _soft_mask_readers),
     ("sr_pretraining", "SR teacher (notebook 02)", (), _sr),
-    ("dsnet_lnsm_test", "DSNet vs U-Net, profile epochs (notebook 03)",
-     ("model", "dice", "paper_dice", "dice_minus_paper", "sen", "ppv", "best_epoch", "train_min"), _nb03),
-    ("dsnet_table1_lnsm", "Table I — methods on the LNSM-style set (notebook 04)",
-     ("method", "dice", "dice_paper", "dice_diff", "sen", "sen_paper", "ppv", "ppv_paper", "author_dice",
-      "paper_source"), _table1),
-    ("dsnet_table2_lidc", "Table II — methods on the LIDC-style set (notebook 11)",
-     ("method", "dice", "dice_paper", "dice_diff", "sen", "sen_paper", "ppv", "ppv_paper", "author_dice"), _table1),
-    ("dsnet_table3_ablation", "Table III — ablation (notebook 05)",
-     ("method", "dice", "dice_paper", "dice_diff", "gain_vs_prev", "paper_gain_vs_prev"), _ablation),
-    ("dsnet_table4_soft_labels", "Table IV — soft labels (notebook 06)",
-     ("method", "dice", "dice_paper", "dice_diff"), _soft_labels),
-    ("dsnet_table5_drtm", "Table V — DRTM ablation (notebook 07)",
-     ("method", "DTM", "CSF", "dice", "dice_paper", "dice_diff", "gain_vs_prev"), _ablation),
+    ("dsnet_lnsm_test", "DSNet vs U-Net, trained to the plateau (notebook 03)", (), _nb03),
+    ("dsnet_table1_lnsm", "Table I — methods on the LNSM-style set (notebook 04)", (), _table1),
+    ("dsnet_table2_lidc", "Table II — methods on the LIDC-style set (notebook 11)", (), _table1),
+    ("dsnet_table3_lnsm", "Table III — ablation, LNSM-style column (notebook 05)", (), _ablation),
+    ("dsnet_table3_lidc", "Table III — ablation, LIDC-style column (notebook 05)", (), _ablation),
+    ("dsnet_conference_table3_lnsm", "Conference Table 3 — EDRFM / SDRFM ablation, LNSM-style (notebook 05)", (),
+     _ablation),
+    ("dsnet_conference_table3_lidc", "Conference Table 3 — EDRFM / SDRFM ablation, LIDC-style (notebook 05)", (),
+     _ablation),
+    ("dsnet_table4_lnsm", "Table IV — soft labels, LNSM-style column (notebook 06)", (), _ablation),
+    ("dsnet_table4_lidc", "Table IV — soft labels, LIDC-style column (notebook 06)", (), _ablation),
+    ("dsnet_table5_lnsm", "Table V — DRTM ablation, LNSM-style column (notebook 07)", (), _ablation),
+    ("dsnet_table5_lidc", "Table V — DRTM ablation, LIDC-style column (notebook 07)", (), _ablation),
     ("dsnet_table6_order_free", "Table VI — the four LIDC readers on their real annotations (notebook 10)",
      ("source", "annotations", "nodules", "n", "pairwise", "pairwise_paper", "reader_vs_consensus",
       "reader_vs_consensus_paper", "reader_vs_loo", "self_inclusion_bias"), readers_sentence),
@@ -312,6 +369,7 @@ def build_report(profile: str, folder: Path | None = None) -> str:
                   "The numbers show what this budget gives, not the papers' converged numbers. Each table names "
                   "its image source (real LIDC CT `lidc-crops`, a user's DICOM or DeepLesion, or the rendered "
                   "phantom): tables from different sources are not comparable with each other."]
+    lines += ["", *claims_section(folder)]
     seen = set()
     for stem, title, columns, sentence in KNOWN:
         path = folder / f"{stem}.csv"
@@ -324,12 +382,38 @@ def build_report(profile: str, folder: Path | None = None) -> str:
         wall = prov.get("wall_seconds")
         lines += ["", f"## {title}", "", f"**Image source:** {image_source_words(prov)}", "",
                   f"**In one line:** {sentence(rows)}", "",
-                  markdown_table(rows, list(columns) or None), "",
+                  markdown_table(numeric_display(rows) if rows and "mean" in rows[0] else rows,
+                                 None if (rows and "mean" in rows[0]) or not columns else list(columns)), "",
                   f"Source: `{path.name}`" + (f" (notebook wall time {wall:.0f} s)" if wall else "")]
-    others = sorted(p.name for p in folder.glob("*.csv") if p.name not in seen)
+    others = sorted(p.name for p in folder.glob("*.csv") if p.name not in seen and not p.name.endswith("_claims.csv"))
     if others:
         lines += ["", "## Other tables in this folder", ""] + [f"- `{name}`" for name in others]
     return "\n".join(lines) + "\n"
+
+
+def claims_section(folder: Path) -> list[str]:
+    """The report's opening: every claim of every table in this folder, the paper's effect, ours with its
+    95 % CI, and the verdict (from the ``*_claims.csv`` files the notebooks write)."""
+    rows: Rows = []
+    for path in sorted(folder.glob("*_claims.csv")):
+        rows += read_table(path)
+    if not rows:
+        return ["## Claims", "", "No claims table in this folder yet (the table notebooks write `*_claims.csv`)."]
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("supported", "contradicted", "inconclusive")}
+    shown = []
+    for r in rows:
+        diff, lo, hi = (_num(r.get(k)) for k in ("diff", "ci_low", "ci_high"))
+        pd = _num(r.get("paper_diff"))
+        shown.append({"claim": r["claim"], "where": r["source"], "paper (A − B)": "" if pd is None else f"{pd:+.2f}",
+                      "ours (A − B) [95 % CI]": f"{diff:+.2f} [{lo:+.2f}, {hi:+.2f}]",
+                      "seeds A/B": f"{r['n_seeds_a']}/{r['n_seeds_b']}", "n": r["n"], "verdict": r["verdict"],
+                      "image source": r.get("image_source", ""), "note": r.get("note", "")})
+    return ["## Claims: the paper's effect, ours with a 95 % CI, and the verdict", "",
+            f"{len(rows)} claims: {counts['supported']} supported, {counts['contradicted']} contradicted, "
+            f"{counts['inconclusive']} inconclusive. A claim is *supported* when the 95 % CI of the paired "
+            "difference (same test images, bootstrap over images, pooled over seeds) lies on the paper's side of 0, "
+            "*contradicted* when it lies on the other side, *inconclusive* otherwise. Notes name degenerate or "
+            "still-improving runs.", "", markdown_table(shown)]
 
 
 def image_source_words(prov: dict) -> str:

@@ -84,6 +84,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     _V("unet3p", "unet3p", "UNet3+"),
     _V("dsnet_backbone", "dsnet_backbone", "our proposed backbone"),
     _V("dsnet_sr_input", "dsnet_sr_input", "+ SR Input"),
+    _V("dsnet_edrfm", "dsnet_edrfm", "+ EDRFM (conference)"),
+    _V("dsnet_sdrfm", "dsnet_sdrfm", "+ SDRFM (conference)"),
     _V("dsnet_drtm", "dsnet_drtm", "+ DRTM"),
     _V("dsnet_soft", "dsnet_soft", "+ Soft Mask Loss"),
     _V("dsnet", "dsnet", "DSNet (+ GAN Loss)"),
@@ -297,7 +299,8 @@ def display_rows(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = ("d
                               + f" [{r[f'{pre}ci_low']:.1f}, {r[f'{pre}ci_high']:.1f}]")
             pm = r.get(f"{pre}paper_mean")
             d[f"{m} paper"] = "" if pm is None else f"{pm:.2f} ± {r[f'{pre}paper_sd']:.1f}"
-        d |= {"seeds": r.get("n_seeds"), "best/stopped": f"{r.get('best_epoch'):g}/{r.get('stopped_epoch'):g}",
+        epochs = (f"{r['best_epoch']:g}/{r['stopped_epoch']:g}" if r.get("best_epoch") is not None else "")
+        d |= {"seeds": r.get("n_seeds"), "best/stopped epoch": epochs,
               "flag": "; ".join(x for x in ("still improving" if r.get("still_improving") else "",
                                              r.get("degenerate") or "") if x)}
         out.append(d)

@@ -1,13 +1,26 @@
 """LGAN Table 2 (five WGAN critics vs the U-Net alone) and its Fig. 4, on thorax phantoms (+ real slices).
 
 Which variants: the six rows of the paper's Table 2 (`models.lgan.LGAN_STRUCTURES`), all with the
-same generator, data, budget and seed; only the critic (and so the generator's adversarial term)
-differs. Which data: the thorax phantom (`data.datasets.lung_slices`, exact lung masks), test split
-evaluated once with the checkpoint of best validation IoU; plus, when the user's LIDC-IDRI DICOM
-folder (``SOFTNODULE_LIDC_DIR``) is set, real LIDC slices from it (`lung_slices.real_lung_slices`)
-with classical (uncorrected) masks as an extra test set that no model trained on.
-How to aggregate: per-slice IoU and symmetric Hausdorff distance (pixels of the 224 px input), mean
-and median over slices, as the paper; each beside the paper's value and the difference.
+same generator, data and budget; only the critic (and so the generator's adversarial term) differs.
+Which data: the thorax phantom (`data.datasets.lung_slices`, exact lung masks), test split evaluated
+once with the checkpoint of best validation IoU; plus, when the user's LIDC-IDRI DICOM folder
+(``SOFTNODULE_LIDC_DIR``) is set, real LIDC slices from it (`lung_slices.real_lung_slices`) with
+classical (uncorrected) masks as an extra test set that no model trained on.
+
+How the evidence is built (`softnodule.experiments.engine`):
+
+* every run trains to its validation plateau (early stopping on validation IoU, the profile's
+  ``patience``, cap ``table_epochs``) and records how it ended (best / stopped epoch, still improving);
+* the paper's claims (`CLAIMS`: every critic structure above the U-Net alone, and Regression above
+  the other four) rest on all six rows, so each row trains ``profile.claim_seeds`` (`seeds_for`);
+* the Lipschitz control of the critics (weight clipping or gradient penalty, not stated in the
+  paper) is decided on the VALIDATION split (`choose_lipschitz`: both options trained with seed 0,
+  the higher validation IoU wins), never on test scores; the tables use the chosen option;
+* rows (`table_rows`) hold numbers only: per metric the mean over seeds, the seed SD, a 95 %
+  bootstrap CI over test images and the median over images (IoU and Dice in %, Hausdorff in pixels of
+  the 224 px input), the paper's value beside, the run columns and the degenerate-prediction counts,
+  plus an all-foreground floor row; claims (`claim_table`) are paired differences over test images
+  pooled over seeds, with a verdict against the sign of the paper's difference.
 """
 
 from __future__ import annotations
@@ -17,16 +30,21 @@ from typing import Any
 
 import numpy as np
 
-from ...config import Profile
-from ...data.datasets.torch_data import ArraySplits, SegmentationArrays
-from ...models.lgan import LGAN_STRUCTURES
+from ...config import PROFILES, Profile
+from ...data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays
+from ...models.lgan import CRITIC_STRUCTURES, LGAN_STRUCTURES
 from ...train.lgan import TrainedLGAN, evaluate_lgan, lgan_config, train_lgan
+from ..engine.claims import Claim, claim_rows
+from ..engine.evidence import row_stats, seed_averaged
+from ..engine.table_runs import degenerate_columns
+from ..engine.trivial import TRIVIAL_LABELS, trivial_evaluations
 from .paper_numbers import PAPER_LABELS, TABLE2_LIDC
 
-__all__ = ["LABELS", "PHANTOM_DATA", "REAL_DATA", "STRUCTURES", "classical_vs_exact", "curves_figure",
-           "evaluate_structures",
-           "fig4_panel", "mask_comparison_figure", "pick_slices", "ranking_sentence", "table_rows",
-           "train_structures"]
+__all__ = ["CHOICE_STRUCTURES", "CLAIMS", "CLAIM_STRUCTURES", "LABELS", "LIPSCHITZ_OPTIONS", "PHANTOM_DATA",
+           "REAL_DATA", "STRUCTURES", "choose_lipschitz", "claim_table", "classical_vs_exact", "curves_figure",
+           "decide_lipschitz", "display_rows", "evaluate_structures", "fig4_panel", "lipschitz_overrides",
+           "mask_comparison_figure", "pick_slices", "ranking_sentence", "run_columns", "seeds_for",
+           "table_provenance", "table_rows", "train_structures"]
 
 STRUCTURES: tuple[str, ...] = LGAN_STRUCTURES
 LABELS: dict[str, str] = {
@@ -35,54 +53,268 @@ LABELS: dict[str, str] = {
 }
 PHANTOM_DATA = "thorax phantom test split, exact masks"
 REAL_DATA = "real LIDC slices, classical masks"
-_METRICS = ("iou_mean", "iou_median", "hd_mean", "hd_median")
+SOURCE = "CMIG Table 2 (LIDC-IDRI)"
 
 
-def train_structures(profile: Profile | str, dataset: ArraySplits, structures: Sequence[str] = STRUCTURES, *,
-                     seed: int = 0, progress: bool = True, **overrides: Any) -> dict[str, TrainedLGAN]:
-    """Train (or load from the cache) each structure with the profile's settings (`train.lgan.lgan_config`)."""
-    return {s: train_lgan(lgan_config(s, profile, seed=seed, **overrides), dataset, progress=progress)
-            for s in structures}
+def _pct(x: float) -> float:
+    return round(100.0 * x, 4)
 
 
-def evaluate_structures(runs: Mapping[str, TrainedLGAN], arrays: SegmentationArrays) -> dict[str, dict[str, Any]]:
-    """`train.lgan.evaluate_lgan` of every run on one split (predictions, per-slice metrics, summary)."""
-    return {name: evaluate_lgan(run, arrays) for name, run in runs.items()}
+#: The paper's claims on Table 2 (mean IoU, %): every critic lifts the U-Net ("All the LGAN designs
+#: achieve better performance than the generator alone"), and Regression is the best structure.
+CLAIMS: tuple[Claim, ...] = tuple(
+    Claim(f"lgan.table2.{s}_vs_unet", SOURCE, f"{LABELS[s]} above the U-Net alone (mean IoU)", s, "unet",
+          _pct(TABLE2_LIDC[s]["iou_mean"]), _pct(TABLE2_LIDC["unet"]["iou_mean"]), "iou")
+    for s in CRITIC_STRUCTURES
+) + tuple(
+    Claim(f"lgan.table2.regression_vs_{s}", SOURCE, f"LGAN Regression above {LABELS[s]} (best structure, mean IoU)",
+          "regression", s, _pct(TABLE2_LIDC["regression"]["iou_mean"]), _pct(TABLE2_LIDC[s]["iou_mean"]), "iou")
+    for s in CRITIC_STRUCTURES if s != "regression"
+)
+#: Rows a claim rests on: they train ``profile.claim_seeds``.
+CLAIM_STRUCTURES: frozenset[str] = frozenset(x for c in CLAIMS for x in (c.a, c.b))
+
+#: The two Lipschitz controls of the WGAN critics (`train.lgan`): weight clipping with the paper's BN
+#: critics, or the gradient penalty with layer-normalised critics (BN couples the penalised samples).
+LIPSCHITZ_OPTIONS: dict[str, dict[str, str]] = {
+    "clip": {"lipschitz": "clip", "critic_norm": "batch"},
+    "gp": {"lipschitz": "gp", "critic_norm": "layer"},
+}
+#: Structures the Lipschitz decision trains (Basic: the plain WGAN critic on masks).
+CHOICE_STRUCTURES: tuple[str, ...] = ("basic",)
 
 
-def table_rows(evals: Mapping[str, Mapping[str, Any]], runs: Mapping[str, TrainedLGAN] | None = None, *,
-               data: str = PHANTOM_DATA) -> list[dict[str, Any]]:
-    """Table 2 rows: ours | paper | diff for mean / median IoU and Hausdorff, plus how each run was selected."""
+def _profile(profile: Profile | str) -> Profile:
+    return PROFILES[profile] if isinstance(profile, str) else profile
+
+
+def lipschitz_overrides(structure: str, option: str) -> dict[str, str]:
+    """`LGANConfig` fields of one Lipschitz option; none for ``unet`` (no critic, so one cached run)."""
+    if option not in LIPSCHITZ_OPTIONS:
+        raise ValueError(f"unknown Lipschitz option {option!r}; choose one of {', '.join(LIPSCHITZ_OPTIONS)}")
+    return {} if structure == "unet" else dict(LIPSCHITZ_OPTIONS[option])
+
+
+def seeds_for(structure: str, profile: Profile | str) -> tuple[int, ...]:
+    """``profile.claim_seeds`` for a row a claim rests on (`CLAIM_STRUCTURES`), else ``profile.seeds``."""
+    p = _profile(profile)
+    return tuple(p.claim_seeds if structure in CLAIM_STRUCTURES else p.seeds)
+
+
+# ------------------------------------------------------------------------- the Lipschitz decision
+def _train_val_only(dataset: ArraySplits) -> ArraySplits:
+    """``dataset`` without its test split (same key and name, so the runs are the table's cached runs)."""
+    splits = {s: dataset_arrays(dataset, s) for s in ("train", "val")}
+    notes = {k: v for k, v in dataset.manifest.items() if k != "key"}
+    return ArraySplits(dataset.manifest["spec"]["name"], dataset.manifest["key"], splits, notes)
+
+
+def decide_lipschitz(val_scores: Mapping[str, float]) -> str:
+    """The option with the highest validation score; a tie goes to the first in `LIPSCHITZ_OPTIONS`
+    (``clip``, the recipe of the WGAN paper LGAN builds on)."""
+    order = [o for o in LIPSCHITZ_OPTIONS if o in val_scores]
+    if not order:
+        raise ValueError(f"no validation score for any of {list(LIPSCHITZ_OPTIONS)}")
+    return max(order, key=lambda o: (float(val_scores[o]), -order.index(o)))
+
+
+def choose_lipschitz(profile: Profile | str, dataset: ArraySplits, *, structures: Sequence[str] = CHOICE_STRUCTURES,
+                     seed: int = 0, progress: bool = True, **overrides: Any) -> dict[str, Any]:
+    """Decide clipping vs gradient penalty on the VALIDATION split (seed ``seed``, `CHOICE_STRUCTURES`).
+
+    Both options are trained (or loaded from the cache) with the profile's settings; each is scored by
+    the validation IoU of its selected checkpoint (mean over ``structures``); `decide_lipschitz` picks.
+    The runs see a copy of ``dataset`` without its test split, so no test score can enter the choice.
+
+    Returns ``choice`` (the option), ``val_iou`` (option -> %), ``rows`` (one per option and structure,
+    numbers only: the ``lgan_lipschitz_choice`` table) and ``runs`` (option -> structure -> run).
+    """
+    data = _train_val_only(dataset)
+    runs = {opt: {s: train_lgan(lgan_config(s, profile, seed=seed, **{**overrides, **lipschitz_overrides(s, opt)}),
+                                data, progress=progress) for s in structures}
+            for opt in LIPSCHITZ_OPTIONS}
+    scores = {opt: 100.0 * float(np.mean([r.result["val_iou"] for r in rs.values()])) for opt, rs in runs.items()}
+    choice = decide_lipschitz(scores)
     rows = []
-    for name, ev in evals.items():
-        s, paper = ev["summary"], TABLE2_LIDC[name]
-        row: dict[str, Any] = {"structure": name, "label": LABELS[name], "paper_row": PAPER_LABELS[name],
-                               "data": data, "n_slices": s["n"]}
-        for m in _METRICS:
-            row[m] = round(s[m], 4)
-            row[f"{m}_paper"] = paper[m]
-            row[f"{m}_diff"] = round(s[m] - paper[m], 4)
-        row["hd_n_undefined"] = s["hd_n_undefined"]
+    for opt, rs in runs.items():
+        for s, run in rs.items():
+            r = run.result
+            rows.append({"option": opt, "structure": s, "lipschitz": run.config.lipschitz,
+                         "critic_norm": run.config.critic_norm, "seed": run.config.seed, "split": "val",
+                         "val_iou": 100.0 * r["val_iou"], "option_val_iou": scores[opt],
+                         "best_epoch": r["best_epoch"], "stopped_epoch": r.get("stopped_epoch", len(r["history"])),
+                         "stop_reason": r.get("stop_reason", ""), "still_improving": r.get("still_improving"),
+                         "chosen": opt == choice, "criterion": "highest validation IoU (%) of the selected "
+                         "checkpoint, mean over structures; tie -> clip", "key": run.key})
+    return {"choice": choice, "val_iou": scores, "rows": rows, "runs": runs}
+
+
+# ------------------------------------------------------------------------- train and evaluate
+def train_structures(profile: Profile | str, dataset: ArraySplits, structures: Sequence[str] = STRUCTURES, *,
+                     lipschitz: str = "clip", seeds: Sequence[int] | None = None, progress: bool = True,
+                     **overrides: Any) -> dict[str, list[TrainedLGAN]]:
+    """Train (or load from the cache) each structure for each of its seeds (`seeds_for`, or ``seeds``).
+
+    The profile's settings (`train.lgan.lgan_config`), the critics with the Lipschitz option
+    ``lipschitz`` (decided by `choose_lipschitz`); ``overrides`` change any other config field.
+    """
+    out: dict[str, list[TrainedLGAN]] = {}
+    for s in structures:
+        chosen = tuple(seeds) if seeds is not None else seeds_for(s, profile)
+        out[s] = [train_lgan(lgan_config(s, profile, seed=k, **{**overrides, **lipschitz_overrides(s, lipschitz)}),
+                             dataset, progress=progress) for k in chosen]
+    return out
+
+
+def evaluate_structures(runs: Mapping[str, Sequence[TrainedLGAN]], arrays: SegmentationArrays
+                        ) -> dict[str, list[dict[str, Any]]]:
+    """`train.lgan.evaluate_lgan` of every seed's run on one split (probabilities kept for the first seed)."""
+    return {name: [evaluate_lgan(run, arrays, keep_prob=i == 0) for i, run in enumerate(rs)]
+            for name, rs in runs.items()}
+
+
+# ------------------------------------------------------------------------- rows and claims
+#: Table metrics: per-image key -> (scale, paper key prefix in `TABLE2_LIDC` or None).
+_METRICS: dict[str, tuple[float, str | None]] = {"iou": (100.0, "iou"), "dice": (100.0, None), "hd": (1.0, "hd")}
+
+
+def _median(per_seed: Sequence[np.ndarray], scale: float) -> float:
+    v = seed_averaged(per_seed)
+    v = v[~np.isnan(v)]
+    return scale * float(np.median(v)) if v.size else float("nan")
+
+
+def score_columns(evaluations: Sequence[Mapping[str, Any]], paper: Mapping[str, float] | None) -> dict[str, Any]:
+    """Per metric (IoU %, Dice %, Hausdorff px): mean over seeds, seed SD, bootstrap CI over images, image
+    SD, median over images of the seed-averaged scores, and the paper's mean / median beside."""
+    row: dict[str, Any] = {}
+    for m, (scale, pkey) in _METRICS.items():
+        per_seed = [e["per_image"][m] for e in evaluations]
+        s = row_stats(per_seed, scale=scale)
+        pm = pmed = None
+        if paper is not None and pkey is not None:
+            pm, pmed = scale * paper[f"{pkey}_mean"], scale * paper[f"{pkey}_median"]
+            pm, pmed = round(pm, 4), round(pmed, 4)
+        med = _median(per_seed, scale)
+        row |= {f"{m}_mean": s["mean"], f"{m}_sd": s["sd"], f"{m}_ci_low": s["ci_low"], f"{m}_ci_high": s["ci_high"],
+                f"{m}_image_sd": s["image_sd"], f"{m}_paper_mean": pm,
+                f"{m}_diff_vs_paper": s["mean"] - pm if pm is not None else None,
+                f"{m}_median": med, f"{m}_paper_median": pmed,
+                f"{m}_median_diff_vs_paper": med - pmed if pmed is not None else None}
+        if m == "iou":
+            row |= {"n": s["n"], "n_seeds": s["n_seeds"]}
+        if m == "hd":
+            row["hd_n_undefined"] = s["n_undefined"]
+    return row
+
+
+def run_columns(runs: Sequence[TrainedLGAN]) -> dict[str, Any]:
+    """How the runs of one row ended (numbers over seeds): epochs, stopping, validation IoU (%), cost."""
+    res = [t.result for t in runs]
+    cfg = runs[0].config
+    return {"best_epoch": float(np.median([r["best_epoch"] for r in res])),
+            "stopped_epoch": float(np.median([r.get("stopped_epoch", len(r["history"])) for r in res])),
+            "max_epochs": cfg.epochs, "patience": cfg.patience,
+            "n_stopped_by_patience": sum(r.get("stop_reason") == "patience" for r in res),
+            "still_improving": any(r.get("still_improving", r["best_epoch"] == len(r["history"])) for r in res),
+            "val_iou": 100.0 * float(np.mean([r["val_iou"] for r in res])),
+            "lipschitz": "" if cfg.structure == "unet" else cfg.lipschitz,
+            "critic_norm": "" if cfg.structure == "unet" else cfg.critic_norm,
+            "train_min": round(sum(r["train_seconds"] for r in res) / 60.0, 2),
+            "ms_per_iter": float(np.nanmean([r.get("ms_per_iter") or np.nan for r in res])),
+            "critic_params": res[0].get("critic_params", 0)}
+
+
+def table_rows(evals: Mapping[str, Sequence[Mapping[str, Any]]],
+               runs: Mapping[str, Sequence[TrainedLGAN]] | None = None, *, data: str = PHANTOM_DATA,
+               trivial_for: SegmentationArrays | None = None) -> list[dict[str, Any]]:
+    """Table 2 rows, numbers only (`score_columns`, `run_columns`, degenerate counts), one per structure.
+
+    ``evals[name]``: one evaluation per seed (`evaluate_structures`). ``trivial_for``: the split's
+    arrays, to append the all-foreground floor row (scored exactly like a model).
+    """
+    rows = []
+    for name, evs in evals.items():
+        row: dict[str, Any] = {"structure": name, "label": LABELS[name], "paper_row": PAPER_LABELS[name], "data": data}
+        row |= score_columns(evs, TABLE2_LIDC[name]) | degenerate_columns(evs)
         if runs is not None and name in runs:
-            r = runs[name].result
-            row.update(best_epoch=r["best_epoch"], epochs=runs[name].config.epochs, val_iou=round(r["val_iou"], 4),
-                       train_min=round(r["train_seconds"] / 60.0, 2), ms_per_iter=round(r["ms_per_iter"], 1))
-        rows.append(row)
+            row |= run_columns(runs[name])
+        rows.append(row | {"trivial": False})
+    if trivial_for is not None:
+        for name, evs in trivial_evaluations(trivial_for.binary[:, 0]).items():
+            row = {"structure": name, "label": TRIVIAL_LABELS[name], "paper_row": "", "data": data}
+            rows.append(row | score_columns(evs, None) | degenerate_columns(evs) | {"trivial": True})
     return rows
 
 
+def claim_table(evals: Mapping[str, Sequence[Mapping[str, Any]]], runs: Mapping[str, Sequence[TrainedLGAN]] | None
+                = None, *, data: str = PHANTOM_DATA, image_source: str = "") -> list[dict[str, Any]]:
+    """The `CLAIMS` scored on one split: paired IoU difference (points) over its images, pooled over
+    seeds, 95 % bootstrap CI and verdict against the paper's sign (`engine.claims.claim_rows`)."""
+    return claim_rows(CLAIMS, evals, runs=runs, image_source=image_source, dataset=data)
+
+
+def display_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Formatting for display only: "mean ± seed SD [CI]" strings beside the paper's values."""
+    def cell(r: Mapping[str, Any], m: str, digits: int) -> str:
+        sd = r.get(f"{m}_sd")
+        return (f"{r[f'{m}_mean']:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd is not None else "")
+                + f" [{r[f'{m}_ci_low']:.{digits}f}, {r[f'{m}_ci_high']:.{digits}f}]")
+
+    def paper(v: float | None, digits: int) -> str:
+        return "" if v is None else f"{v:.{digits}f}"
+
+    out = []
+    for r in rows:
+        flags = ["still improving" if r.get("still_improving") else "", r.get("degenerate") or ""]
+        out.append({"structure": r["label"], "IoU % (ours)": cell(r, "iou", 1), "IoU % (paper)": paper(r["iou_paper_mean"], 1),
+                    "median IoU % (ours / paper)": f"{r['iou_median']:.1f} / {paper(r['iou_paper_median'], 1)}",
+                    "HD px (ours)": cell(r, "hd", 2), "HD px (paper)": paper(r["hd_paper_mean"], 3),
+                    "Dice % (ours)": cell(r, "dice", 1), "seeds": r["n_seeds"],
+                    "best/stopped": ("" if r.get("best_epoch") is None
+                                     else f"{r['best_epoch']:g}/{r['stopped_epoch']:g} of {r['max_epochs']}"),
+                    "flag": "; ".join(x for x in flags if x)})
+    return out
+
+
 def ranking_sentence(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Best structure by mean IoU here and in the paper, and whether every LGAN beats the U-Net."""
+    """Best structure by mean IoU here and in the paper, and how many LGANs score above the U-Net."""
+    rows = [r for r in rows if not r.get("trivial")]
     ours = sorted(rows, key=lambda r: -r["iou_mean"])
     base = next((r for r in rows if r["structure"] == "unet"), None)
     beat = [r["label"] for r in rows if base is not None and r["structure"] != "unet" and r["iou_mean"] > base["iou_mean"]]
     paper_best = max(TABLE2_LIDC, key=lambda k: TABLE2_LIDC[k]["iou_mean"])
-    text = (f"{rows[0]['data']}: best mean IoU {ours[0]['label']} ({ours[0]['iou_mean']:.3f}); paper: "
-            f"{LABELS[paper_best]} ({TABLE2_LIDC[paper_best]['iou_mean']:.3f}).")
+    text = (f"{rows[0]['data']}: best mean IoU {ours[0]['label']} ({ours[0]['iou_mean']:.1f} %); paper: "
+            f"{LABELS[paper_best]} ({100 * TABLE2_LIDC[paper_best]['iou_mean']:.1f} %).")
     if base is not None:
-        text += (f" {len(beat)} of {len(rows) - 1} LGAN structures beat the U-Net alone "
-                 f"({base['iou_mean']:.3f}); in the paper all five do (U-Net {TABLE2_LIDC['unet']['iou_mean']:.3f}).")
+        text += (f" {len(beat)} of {len(rows) - 1} LGAN structures have a higher mean IoU than the U-Net alone "
+                 f"({base['iou_mean']:.1f} %; the claims table says which differences are resolved); in the paper "
+                 f"all five do (U-Net {100 * TABLE2_LIDC['unet']['iou_mean']:.1f} %).")
     return text
+
+
+def table_provenance(profile: Profile | str, runs: Mapping[str, Sequence[TrainedLGAN]], dataset: ArraySplits,
+                     choice: Mapping[str, Any] | None = None, *, clock=None,
+                     extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The provenance record of the LGAN tables: profile, budget, data, Lipschitz decision, run keys."""
+    from dataclasses import asdict
+
+    from ...reporting import provenance
+
+    p = _profile(profile)
+    cfg = next(iter(runs.values()))[0].config
+    params = {"config": {k: v for k, v in asdict(cfg).items() if k not in ("structure", "seed", "lipschitz",
+                                                                             "critic_norm")},
+              "structures": list(runs), "claim_seeds": list(p.claim_seeds), "seeds": list(p.seeds),
+              "selection": "checkpoint = best validation IoU @0.5, early stopping on it; Lipschitz control "
+                           "chosen on validation IoU; test evaluated once",
+              "lipschitz_choice": None if choice is None else {"choice": choice["choice"], "val_iou": choice["val_iou"]}}
+    seeds = sorted({t.config.seed for rs in runs.values() for t in rs})
+    return provenance(p.name, params, data_source=f"{dataset.manifest.get('source', '?')} {dataset.manifest['key']} "
+                      f"{getattr(dataset, 'counts', {})}", seeds=seeds, clock=clock,
+                      image_source="thorax phantom",
+                      extra={"run_keys": {n: [t.key for t in rs] for n, rs in runs.items()}, "hd_unit": "pixels",
+                             **(dict(extra) if extra else {})})
 
 
 def pick_slices(arrays: SegmentationArrays, n: int = 3) -> list[int]:
@@ -93,11 +325,19 @@ def pick_slices(arrays: SegmentationArrays, n: int = 3) -> list[int]:
     return [int(order[int(round(q * (len(order) - 1)))]) for q in qs]
 
 
-def fig4_panel(arrays: SegmentationArrays, evals: Mapping[str, Mapping[str, Any]], indices: Sequence[int], *,
-               title: str = ""):
-    """Fig. 4: per slice, the CT with the ground truth, then every structure's mask (green) with its IoU."""
+def _first(x: Any) -> Any:
+    """The first seed's item of a per-seed list (a single item passes through)."""
+    return x[0] if isinstance(x, Sequence) else x
+
+
+def fig4_panel(arrays: SegmentationArrays, evals: Mapping[str, Any], indices: Sequence[int], *, title: str = ""):
+    """Fig. 4: per slice, the CT with the ground truth, then every structure's mask (green) with its IoU.
+
+    ``evals[name]``: an evaluation with ``prob``, or a per-seed list of them (the first seed is shown).
+    """
     import matplotlib.pyplot as plt
 
+    evals = {n: _first(e) for n, e in evals.items()}
     names = list(evals)
     fig, axes = plt.subplots(len(indices), len(names) + 1, figsize=(2.2 * (len(names) + 1), 2.3 * len(indices)),
                              squeeze=False)
@@ -123,15 +363,18 @@ def fig4_panel(arrays: SegmentationArrays, evals: Mapping[str, Mapping[str, Any]
     return fig
 
 
-def curves_figure(runs: Mapping[str, TrainedLGAN]):
-    """Validation IoU per epoch of every run (left) and the critic's gap D(real) - D(fake) (right)."""
+def curves_figure(runs: Mapping[str, Any]):
+    """Validation IoU per epoch (left) and the critic's gap D(real) - D(fake) (right) of every structure
+    (its first seed's run when ``runs[name]`` is a per-seed list); a dot marks the kept (best) epoch."""
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
     for name, run in runs.items():
+        run = _first(run)
         hist = run.result["history"]
         epochs = [h["epoch"] for h in hist]
         (line,) = a.plot(epochs, [h["val_iou"] for h in hist], marker=".", label=LABELS[name])
+        a.plot([run.result["best_epoch"]], [run.result["val_iou"]], "o", mfc="none", color=line.get_color())
         if "d_real" in hist[0]:
             b.plot(epochs, [h["d_real"] - h["d_fake"] for h in hist], marker=".", color=line.get_color(),
                    label=LABELS[name])

@@ -51,19 +51,29 @@ def _write(path, rows):
         w.writerows(rows)
 
 
-def test_report_sentences_follow_the_numbers(tmp_path):
+def test_report_opens_with_the_claims_and_its_sentences_follow_the_numbers(tmp_path):
     _write(tmp_path / "dsnet_table1_lnsm.csv", [
-        {"variant": "unet", "method": "UNet", "dice": "86.00 ± 10.0", "dice_paper": "87.88 ± 1.1",
-         "author_dice": "", "author_inflation": ""},
-        {"variant": "dsnet", "method": "DSNet", "dice": "85.00 ± 12.0", "dice_paper": "93.77 ± 3.1",
-         "author_dice": "86.10", "author_inflation": "1.10"}])
-    _write(tmp_path / "dsnet_table3_ablation.csv", [
-        {"variant": "unet", "method": "UNet", "dice": "80.00 ± 1.0", "dice_paper": "87.88 ± 1.1", "gain_vs_prev": ""},
-        {"variant": "dsnet", "method": "DSNet", "dice": "81.00 ± 1.0", "dice_paper": "93.77 ± 3.1",
-         "gain_vs_prev": "1.0"}])
+        {"variant": "unet", "method": "UNet", "mean": "86.0", "sd": "0.5", "ci_low": "84.0", "ci_high": "88.0",
+         "paper_mean": "87.88", "paper_sd": "1.1", "n": "400", "n_seeds": "3", "author_dice": "",
+         "author_inflation": "", "best_epoch": "9", "stopped_epoch": "13", "still_improving": "False",
+         "degenerate": "", "trivial": ""},
+        {"variant": "dsnet", "method": "DSNet", "mean": "85.0", "sd": "0.7", "ci_low": "83.0", "ci_high": "87.0",
+         "paper_mean": "93.77", "paper_sd": "3.1", "n": "400", "n_seeds": "3", "author_dice": "86.1",
+         "author_inflation": "1.1", "best_epoch": "30", "stopped_epoch": "30", "still_improving": "True",
+         "degenerate": "", "trivial": ""},
+        {"variant": "trivial_recist", "method": "trivial: RECIST ellipse", "mean": "74.5", "sd": "",
+         "ci_low": "73.0", "ci_high": "76.0", "n": "400", "n_seeds": "1", "trivial": "True"}])
+    _write(tmp_path / "dsnet_table1_lnsm_claims.csv", [
+        {"claim_id": "x", "source": "TNNLS Table I (LNSM)", "claim": "DSNet beats U-Net", "a": "dsnet", "b": "unet",
+         "paper_diff": "5.89", "diff": "-1.0", "ci_low": "-1.8", "ci_high": "-0.2", "n": "400", "n_seeds_a": "3",
+         "n_seeds_b": "3", "verdict": "contradicted", "note": "", "image_source": "lidc-crops"}])
     _write(tmp_path / "something_else.csv", [{"a": "1"}])
     text = build_report("smoke", tmp_path)
     assert "meaningless" in text
-    assert "DSNet ranks 2 of 2" in text and "UNet 86.00 ± 10.0" in text and "+1.10 points" in text
-    assert "1 of 1 steps raised test Dice" in text
-    assert "`something_else.csv`" in text
+    assert text.index("## Claims") < text.index("## Table I")
+    assert "1 claims: 0 supported, 1 contradicted, 0 inconclusive" in text
+    assert "| DSNet beats U-Net | TNNLS Table I (LNSM) | +5.89 | -1.00 [-1.80, -0.20] | 3/3 | 400 | contradicted" in text
+    assert "DSNet ranks 2 of 2" in text and "UNet 86.00" in text and "+1.10 points" in text
+    assert "Floor: the RECIST ellipse 74.50" in text and "1 of 2 rows still improving" in text
+    assert "| DSNet | 85.00 ± 0.70 [83.0, 87.0] | 93.77 ± 3.1 | 3 | 400 | 30/30 | still improving |" in text
+    assert "`something_else.csv`" in text and "`dsnet_table1_lnsm_claims.csv`" not in text

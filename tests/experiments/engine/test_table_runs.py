@@ -73,28 +73,31 @@ def test_author_protocol_is_recorded_and_never_changes_the_weights(disc_dataset,
     assert [h["val_dice"] for h in hist] == [h["val_dice"] for h in plain.result["history"]]
 
 
-def test_rows_put_the_paper_beside_ours_with_seed_spread(disc_dataset, tmp_cache):
+def test_rows_are_numbers_with_the_paper_beside_ours(disc_dataset, tmp_cache):
     runs = train_variants(["unet", "dsnet_backbone"], TINY_PROFILE, disc_dataset, progress=False)
     assert [len(ts) for ts in runs.values()] == [2, 2] and runs["unet"][0].key != runs["unet"][1].key
     evals = evaluate_variants(runs, disc_dataset)
     paper = {"unet": {"dice": (87.88, 1.1), "sen": (86.62, 3.2), "ppv": None}}
     rows = metric_rows(runs, evals, paper)
     unet, backbone = rows
-    ours = 100 * np.mean(np.concatenate([e["per_image"]["dice"] for e in evals["unet"]]))
-    assert unet["dice_diff"] == pytest.approx(round(ours - 87.88, 2))
-    assert unet["dice_paper"] == "87.88 ± 1.1" and unet["ppv_paper"] == "" and unet["ppv_diff"] is None
-    assert backbone["dice_paper"] == "" and backbone["paper_source"] == ""
     seed_means = [100 * np.mean(e["per_image"]["dice"]) for e in evals["unet"]]
-    assert unet["dice_seed_sd"] == pytest.approx(round(float(np.std(seed_means)), 2))
-    assert unet["seeds"] == 2 and unet["n_test"] == 4 and unet["epochs"] == 2
-    assert unet["author_inflation"] == pytest.approx(round(unet["author_dice"] - np.mean(seed_means), 2), abs=0.011)
+    assert unet["mean"] == pytest.approx(np.mean(seed_means))
+    assert unet["sd"] == pytest.approx(np.std(seed_means, ddof=1))
+    assert unet["ci_low"] <= unet["mean"] <= unet["ci_high"]
+    assert unet["diff_vs_paper"] == pytest.approx(unet["mean"] - 87.88)
+    assert (unet["paper_mean"], unet["paper_sd"]) == (87.88, 1.1) and unet["ppv_paper_mean"] is None
+    assert backbone["paper_mean"] is None and backbone["paper_source"] == ""
+    assert unet["n_seeds"] == 2 and unet["n"] == 4 and unet["max_epochs"] == 2
+    for key in ("mean", "sd", "ci_low", "ci_high", "sen_mean", "ppv_ci_high", "best_epoch", "stopped_epoch"):
+        assert isinstance(unet[key], (int, float)), key  # numbers, never "82.8 ± 17.8" strings
+    assert unet["author_inflation"] == pytest.approx(unet["author_dice"] - unet["mean"])
     assert unet["author_dice"] == pytest.approx(
-        round(100 * np.mean([t.result["author_protocol"]["test_dice"] for t in runs["unet"]]), 2))
+        100 * np.mean([t.result["author_protocol"]["test_dice"] for t in runs["unet"]]))
+    assert "soft_head_mean" in unet and "n_all_fg" in unet
 
 
 def test_step_gains_known_values():
-    rows = [{"variant": "a", "dice": "80.00 ± 1.0"}, {"variant": "b", "dice": "82.50 ± 1.0"},
-            {"variant": "c", "dice": "81.00 ± 2.0"}]
+    rows = [{"variant": "a", "mean": 80.0}, {"variant": "b", "mean": 82.5}, {"variant": "c", "mean": 81.0}]
     paper = {"a": {"dice": (87.0, 1.0)}, "b": {"dice": (89.0, 1.0)}}
     add_step_gains(rows, paper)
     assert [r["gain_vs_prev"] for r in rows] == [None, 2.5, -1.5]
