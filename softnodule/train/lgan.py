@@ -53,17 +53,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays, epoch_batches, flip_augment
-from ..env import resolve_device
 from ..degenerate import degenerate_images
+from ..env import resolve_device
 from ..metrics import per_image_metrics
 from ..models.lgan import LGAN_STRUCTURES, LGANGenerator, build_lgan
 from .checkpoints import (config_hash, load_checkpoint, read_result, restore_rng, rng_state, run_dir,
                           save_checkpoint, write_result)
 from .early_stopping import EarlyStopping
 
-__all__ = ["LGAN_CODE_VERSION", "PROFILE_SETTINGS", "LGANConfig", "TrainedLGAN", "clip_weights", "critic_loss", "critic_score",
-           "evaluate_lgan", "generator_loss", "gradient_penalty", "lgan_config", "predict_masks", "summarize_lgan",
-           "train_lgan"]
+__all__ = ["LGAN_CODE_VERSION", "PROFILE_SETTINGS", "LGANConfig", "TrainedLGAN", "clip_weights", "critic_loss",
+           "critic_score", "evaluate_lgan", "generator_loss", "gradient_penalty", "lgan_config", "predict_masks",
+           "summarize_lgan", "train_lgan"]
 
 #: Bump when the LGAN loop changes its result: part of every run's cache key, so old runs retrain.
 #: 2: early stopping on validation IoU (``patience``, ``min_delta``), improvement needs > ``min_delta``.

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from softnodule.data.datasets.lung_slices import phantom_lung_slices
 import softnodule.train.lgan as lgan_train
+from softnodule.data.datasets.lung_slices import phantom_lung_slices
 from softnodule.train.lgan import LGANConfig, evaluate_lgan, lgan_config, summarize_lgan, train_lgan
 
 TINY = dict(gen_width=2, gen_depth=2, width=2, input_size=32, batch_size=2, lr=1e-3)

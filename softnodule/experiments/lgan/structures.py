@@ -16,11 +16,12 @@ How the evidence is built (`softnodule.experiments.engine`):
 * the Lipschitz control of the critics (weight clipping or gradient penalty, not stated in the
   paper) is decided on the VALIDATION split (`choose_lipschitz`: both options trained with seed 0,
   the higher validation IoU wins), never on test scores; the tables use the chosen option;
-* rows (`table_rows`) hold numbers only: per metric the mean over seeds, the seed SD, a 95 %
-  bootstrap CI over test images and the median over images (IoU and Dice in %, Hausdorff in pixels of
-  the 224 px input), the paper's value beside, the run columns and the degenerate-prediction counts,
-  plus an all-foreground floor row; claims (`claim_table`) are paired differences over test images
-  pooled over seeds, with a verdict against the sign of the paper's difference.
+* rows (`table_rows`) hold numbers only, in the paper's units (IoU and Dice as fractions, Hausdorff
+  in pixels of the 224 px input): per metric the mean over seeds, the seed SD, a 95 % bootstrap CI
+  over test images and the median over images, the paper's mean and median beside, the run columns
+  and the degenerate-prediction counts, plus an all-foreground floor row;
+* claims (`claim_table`, the engine's units: IoU in %, differences in points) are paired differences
+  over test images pooled over seeds, with a verdict against the sign of the paper's difference.
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ from ..engine.trivial import TRIVIAL_LABELS, trivial_evaluations
 from .paper_numbers import PAPER_LABELS, TABLE2_LIDC
 
 __all__ = ["CHOICE_STRUCTURES", "CLAIMS", "CLAIM_STRUCTURES", "LABELS", "LIPSCHITZ_OPTIONS", "PHANTOM_DATA",
-           "REAL_DATA", "STRUCTURES", "choose_lipschitz", "claim_table", "classical_vs_exact", "curves_figure",
-           "decide_lipschitz", "display_rows", "evaluate_structures", "fig4_panel", "lipschitz_overrides",
-           "mask_comparison_figure", "pick_slices", "ranking_sentence", "run_columns", "seeds_for",
-           "table_provenance", "table_rows", "train_structures"]
+           "REAL_DATA", "STRUCTURES", "choice_provenance", "choose_lipschitz", "claim_table", "classical_vs_exact",
+           "curves_figure", "decide_lipschitz", "display_rows", "evaluate_structures", "fig4_panel",
+           "lipschitz_overrides", "mask_comparison_figure", "pick_slices", "ranking_sentence", "run_columns",
+           "score_columns", "seeds_for", "table_provenance", "table_rows", "train_structures"]
 
 STRUCTURES: tuple[str, ...] = LGAN_STRUCTURES
 LABELS: dict[str, str] = {
@@ -126,14 +127,15 @@ def choose_lipschitz(profile: Profile | str, dataset: ArraySplits, *, structures
     the validation IoU of its selected checkpoint (mean over ``structures``); `decide_lipschitz` picks.
     The runs see a copy of ``dataset`` without its test split, so no test score can enter the choice.
 
-    Returns ``choice`` (the option), ``val_iou`` (option -> %), ``rows`` (one per option and structure,
-    numbers only: the ``lgan_lipschitz_choice`` table) and ``runs`` (option -> structure -> run).
+    Returns ``choice`` (the option), ``val_iou`` (option -> IoU, a fraction), ``rows`` (one per option
+    and structure, numbers only: the ``lgan_lipschitz_choice`` table) and ``runs`` (option -> structure
+    -> run).
     """
     data = _train_val_only(dataset)
     runs = {opt: {s: train_lgan(lgan_config(s, profile, seed=seed, **{**overrides, **lipschitz_overrides(s, opt)}),
                                 data, progress=progress) for s in structures}
             for opt in LIPSCHITZ_OPTIONS}
-    scores = {opt: 100.0 * float(np.mean([r.result["val_iou"] for r in rs.values()])) for opt, rs in runs.items()}
+    scores = {opt: float(np.mean([r.result["val_iou"] for r in rs.values()])) for opt, rs in runs.items()}
     choice = decide_lipschitz(scores)
     rows = []
     for opt, rs in runs.items():
@@ -141,10 +143,10 @@ def choose_lipschitz(profile: Profile | str, dataset: ArraySplits, *, structures
             r = run.result
             rows.append({"option": opt, "structure": s, "lipschitz": run.config.lipschitz,
                          "critic_norm": run.config.critic_norm, "seed": run.config.seed, "split": "val",
-                         "val_iou": 100.0 * r["val_iou"], "option_val_iou": scores[opt],
+                         "val_iou": float(r["val_iou"]), "option_val_iou": scores[opt],
                          "best_epoch": r["best_epoch"], "stopped_epoch": r.get("stopped_epoch", len(r["history"])),
                          "stop_reason": r.get("stop_reason", ""), "still_improving": r.get("still_improving"),
-                         "chosen": opt == choice, "criterion": "highest validation IoU (%) of the selected "
+                         "chosen": opt == choice, "criterion": "highest validation IoU of the selected "
                          "checkpoint, mean over structures; tie -> clip", "key": run.key})
     return {"choice": choice, "val_iou": scores, "rows": rows, "runs": runs}
 
@@ -174,33 +176,34 @@ def evaluate_structures(runs: Mapping[str, Sequence[TrainedLGAN]], arrays: Segme
 
 
 # ------------------------------------------------------------------------- rows and claims
-#: Table metrics: per-image key -> (scale, paper key prefix in `TABLE2_LIDC` or None).
-_METRICS: dict[str, tuple[float, str | None]] = {"iou": (100.0, "iou"), "dice": (100.0, None), "hd": (1.0, "hd")}
+#: Table metrics (per-image key) and whether the paper's Table 2 reports them; all in the paper's units.
+_METRICS: dict[str, bool] = {"iou": True, "dice": False, "hd": True}
 
 
-def _median(per_seed: Sequence[np.ndarray], scale: float) -> float:
+def _median(per_seed: Sequence[np.ndarray]) -> float:
     v = seed_averaged(per_seed)
     v = v[~np.isnan(v)]
-    return scale * float(np.median(v)) if v.size else float("nan")
+    return float(np.median(v)) if v.size else float("nan")
 
 
 def score_columns(evaluations: Sequence[Mapping[str, Any]], paper: Mapping[str, float] | None) -> dict[str, Any]:
-    """Per metric (IoU %, Dice %, Hausdorff px): mean over seeds, seed SD, bootstrap CI over images, image
-    SD, median over images of the seed-averaged scores, and the paper's mean / median beside."""
+    """Per metric (IoU, Dice: fractions; Hausdorff: pixels): ``<m>_mean`` over seeds, ``<m>_sd`` (seed SD),
+    ``<m>_ci_low`` / ``<m>_ci_high`` (95 % bootstrap over images), ``<m>_image_sd``, ``<m>_median`` (over
+    images of the seed-averaged scores) and the paper's values beside (``<m>_mean_paper``,
+    ``<m>_mean_diff``, ``<m>_median_paper``, ``<m>_median_diff``; None where Table 2 has no column)."""
     row: dict[str, Any] = {}
-    for m, (scale, pkey) in _METRICS.items():
+    for m, in_paper in _METRICS.items():
         per_seed = [e["per_image"][m] for e in evaluations]
-        s = row_stats(per_seed, scale=scale)
+        s = row_stats(per_seed, scale=1.0)
         pm = pmed = None
-        if paper is not None and pkey is not None:
-            pm, pmed = scale * paper[f"{pkey}_mean"], scale * paper[f"{pkey}_median"]
-            pm, pmed = round(pm, 4), round(pmed, 4)
-        med = _median(per_seed, scale)
+        if paper is not None and in_paper:
+            pm, pmed = float(paper[f"{m}_mean"]), float(paper[f"{m}_median"])
+        med = _median(per_seed)
         row |= {f"{m}_mean": s["mean"], f"{m}_sd": s["sd"], f"{m}_ci_low": s["ci_low"], f"{m}_ci_high": s["ci_high"],
-                f"{m}_image_sd": s["image_sd"], f"{m}_paper_mean": pm,
-                f"{m}_diff_vs_paper": s["mean"] - pm if pm is not None else None,
-                f"{m}_median": med, f"{m}_paper_median": pmed,
-                f"{m}_median_diff_vs_paper": med - pmed if pmed is not None else None}
+                f"{m}_image_sd": s["image_sd"], f"{m}_mean_paper": pm,
+                f"{m}_mean_diff": s["mean"] - pm if pm is not None else None,
+                f"{m}_median": med, f"{m}_median_paper": pmed,
+                f"{m}_median_diff": med - pmed if pmed is not None else None}
         if m == "iou":
             row |= {"n": s["n"], "n_seeds": s["n_seeds"]}
         if m == "hd":
@@ -209,7 +212,7 @@ def score_columns(evaluations: Sequence[Mapping[str, Any]], paper: Mapping[str, 
 
 
 def run_columns(runs: Sequence[TrainedLGAN]) -> dict[str, Any]:
-    """How the runs of one row ended (numbers over seeds): epochs, stopping, validation IoU (%), cost."""
+    """How the runs of one row ended (numbers over seeds): epochs, stopping, validation IoU, cost."""
     res = [t.result for t in runs]
     cfg = runs[0].config
     return {"best_epoch": float(np.median([r["best_epoch"] for r in res])),
@@ -217,7 +220,7 @@ def run_columns(runs: Sequence[TrainedLGAN]) -> dict[str, Any]:
             "max_epochs": cfg.epochs, "patience": cfg.patience,
             "n_stopped_by_patience": sum(r.get("stop_reason") == "patience" for r in res),
             "still_improving": any(r.get("still_improving", r["best_epoch"] == len(r["history"])) for r in res),
-            "val_iou": 100.0 * float(np.mean([r["val_iou"] for r in res])),
+            "val_iou": float(np.mean([r["val_iou"] for r in res])),
             "lipschitz": "" if cfg.structure == "unet" else cfg.lipschitz,
             "critic_norm": "" if cfg.structure == "unet" else cfg.critic_norm,
             "train_min": round(sum(r["train_seconds"] for r in res) / 60.0, 2),
@@ -267,10 +270,12 @@ def display_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         flags = ["still improving" if r.get("still_improving") else "", r.get("degenerate") or ""]
-        out.append({"structure": r["label"], "IoU % (ours)": cell(r, "iou", 1), "IoU % (paper)": paper(r["iou_paper_mean"], 1),
-                    "median IoU % (ours / paper)": f"{r['iou_median']:.1f} / {paper(r['iou_paper_median'], 1)}",
-                    "HD px (ours)": cell(r, "hd", 2), "HD px (paper)": paper(r["hd_paper_mean"], 3),
-                    "Dice % (ours)": cell(r, "dice", 1), "seeds": r["n_seeds"],
+        out.append({"structure": r["label"], "IoU (ours)": cell(r, "iou", 3),
+                    "IoU (paper)": paper(r["iou_mean_paper"], 3),
+                    "median IoU (ours / paper)": f"{r['iou_median']:.3f} / {paper(r['iou_median_paper'], 3)}",
+                    "HD px (ours)": cell(r, "hd", 2), "HD px (paper)": paper(r["hd_mean_paper"], 3),
+                    "median HD px (ours / paper)": f"{r['hd_median']:.2f} / {paper(r['hd_median_paper'], 3)}",
+                    "Dice (ours)": cell(r, "dice", 3), "seeds": r["n_seeds"],
                     "best/stopped": ("" if r.get("best_epoch") is None
                                      else f"{r['best_epoch']:g}/{r['stopped_epoch']:g} of {r['max_epochs']}"),
                     "flag": "; ".join(x for x in flags if x)})
@@ -282,15 +287,31 @@ def ranking_sentence(rows: Sequence[Mapping[str, Any]]) -> str:
     rows = [r for r in rows if not r.get("trivial")]
     ours = sorted(rows, key=lambda r: -r["iou_mean"])
     base = next((r for r in rows if r["structure"] == "unet"), None)
-    beat = [r["label"] for r in rows if base is not None and r["structure"] != "unet" and r["iou_mean"] > base["iou_mean"]]
+    beat = [r["label"] for r in rows
+            if base is not None and r["structure"] != "unet" and r["iou_mean"] > base["iou_mean"]]
     paper_best = max(TABLE2_LIDC, key=lambda k: TABLE2_LIDC[k]["iou_mean"])
-    text = (f"{rows[0]['data']}: best mean IoU {ours[0]['label']} ({ours[0]['iou_mean']:.1f} %); paper: "
-            f"{LABELS[paper_best]} ({100 * TABLE2_LIDC[paper_best]['iou_mean']:.1f} %).")
+    text = (f"{rows[0]['data']}: best mean IoU {ours[0]['label']} ({ours[0]['iou_mean']:.3f}); paper: "
+            f"{LABELS[paper_best]} ({TABLE2_LIDC[paper_best]['iou_mean']:.3f}).")
     if base is not None:
         text += (f" {len(beat)} of {len(rows) - 1} LGAN structures have a higher mean IoU than the U-Net alone "
-                 f"({base['iou_mean']:.1f} %; the claims table says which differences are resolved); in the paper "
-                 f"all five do (U-Net {100 * TABLE2_LIDC['unet']['iou_mean']:.1f} %).")
+                 f"({base['iou_mean']:.3f}; the claims table says which differences are resolved); in the paper "
+                 f"all five do (U-Net {TABLE2_LIDC['unet']['iou_mean']:.3f}).")
     return text
+
+
+def choice_provenance(profile: Profile | str, dataset: ArraySplits, choice: Mapping[str, Any], *,
+                      clock=None) -> dict[str, Any]:
+    """The provenance record of the Lipschitz decision (`choose_lipschitz`): what it read and decided."""
+    from ...reporting import provenance
+
+    p = _profile(profile)
+    runs = [r for rs in choice["runs"].values() for r in rs.values()]
+    params = {"options": LIPSCHITZ_OPTIONS, "structures": sorted({r.config.structure for r in runs}),
+              "criterion": "highest validation IoU (@0.5) of the selected checkpoint; tie -> clip",
+              "splits_read": ["train", "val"], "choice": choice["choice"], "val_iou": dict(choice["val_iou"])}
+    return provenance(p.name, params, data_source=f"{dataset.manifest.get('source', '?')} {dataset.manifest['key']}",
+                      seeds=sorted({r.config.seed for r in runs}), clock=clock, image_source="thorax phantom",
+                      extra={"run_keys": {f"{r.config.lipschitz}/{r.config.structure}": r.key for r in runs}})
 
 
 def table_provenance(profile: Profile | str, runs: Mapping[str, Sequence[TrainedLGAN]], dataset: ArraySplits,
@@ -308,7 +329,8 @@ def table_provenance(profile: Profile | str, runs: Mapping[str, Sequence[Trained
               "structures": list(runs), "claim_seeds": list(p.claim_seeds), "seeds": list(p.seeds),
               "selection": "checkpoint = best validation IoU @0.5, early stopping on it; Lipschitz control "
                            "chosen on validation IoU; test evaluated once",
-              "lipschitz_choice": None if choice is None else {"choice": choice["choice"], "val_iou": choice["val_iou"]}}
+              "lipschitz_choice": (None if choice is None
+                                   else {"choice": choice["choice"], "val_iou": choice["val_iou"]})}
     seeds = sorted({t.config.seed for rs in runs.values() for t in rs})
     return provenance(p.name, params, data_source=f"{dataset.manifest.get('source', '?')} {dataset.manifest['key']} "
                       f"{getattr(dataset, 'counts', {})}", seeds=seeds, clock=clock,
