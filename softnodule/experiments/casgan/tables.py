@@ -52,19 +52,8 @@ from ...models.registry import model_spec
 from ...train.segmentation import TrainedSegmenter, evaluate, predict, train_segmenter
 from ..dsnet.table7_generalization import DATASET_LABELS, slice_counts
 from ..engine.claims import Claim, claim_rows
-from ..engine.table_runs import (
-    VARIANTS,
-    Variant,
-    degenerate_columns,
-    display_rows,
-    metric_rows,
-    run_columns,
-    score_columns,
-    seeds_for,
-    table_provenance,
-    target_dataset,
-    variant_config,
-)
+from ..engine.table_runs import (VARIANTS, Variant, degenerate_columns, display_rows, metric_rows, run_columns,
+                                 score_columns, seeds_for, table_provenance, target_dataset, variant_config)
 from ..engine.trivial import trivial_evaluations, trivial_rows
 from .paper_numbers import TABLE1, TABLE3, TABLE3_LITERATURE, TABLE4
 
@@ -586,6 +575,22 @@ def folds_lr_rows(dataset: str, folds: Sequence[Mapping[str, Any]]) -> list[dict
     return [r for f in folds for r in f["table"].lr_rows(dataset=DATASET_LABELS[dataset], fold=f["fold"])]
 
 
+def table4_tables(isbi_folds: Sequence[Mapping[str, Any]], promise_folds: Sequence[Mapping[str, Any]], *,
+                  isbi_missing: str = "ISBI 2012 data not found",
+                  promise_missing: str = "data not available offline (registration needed)"
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Table 4's rows, claims and lr choices for both datasets (paper values only for an arm not run)."""
+    rows: list[dict[str, Any]] = []
+    claims: list[dict[str, Any]] = []
+    lr_rows: list[dict[str, Any]] = []
+    for dataset, folds, missing in (("isbi", isbi_folds, isbi_missing), ("promise12", promise_folds, promise_missing)):
+        rows += table4_rows(dataset, folds) if folds else table4_not_run_rows(dataset, missing)
+        claims += table4_claim_rows(dataset, folds, f"not run: {missing}")
+        lr_rows += folds_lr_rows(dataset, folds) if folds else [{"dataset": DATASET_LABELS[dataset],
+                                                                   "status": f"not run: {missing}"}]
+    return rows, claims, lr_rows
+
+
 # --------------------------------------------------------------------------- display and provenance
 
 
@@ -609,7 +614,8 @@ def display(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = METRICS)
             row |= {f"{m} ours": d.get(f"{m} ours", ""), f"{m} paper": _paper_text(r, "" if m == "dice" else f"{m}_")}
         epochs = next((v for k, v in d.items() if k.startswith("best/stopped")), "")
         row |= {"seeds": d["seeds"] if d["seeds"] is not None else "", "best/stopped": epochs if trained else "",
-                "lr": f"{r['lr']:g}" if r.get("lr") is not None else "", "flag": d["flag"], "status": r.get("status", "")}
+                "lr": f"{r['lr']:g}" if r.get("lr") is not None else "", "flag": d["flag"],
+                "status": r.get("status", "")}
         out.append(row)
     return out
 
@@ -625,10 +631,34 @@ def claim_display(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             for r in rows]
 
 
+def write_tables(stem: str, profile: Profile, prov: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
+                 claims: Sequence[Mapping[str, Any]], lr_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``results/<profile>/<stem>.csv``, ``<stem>_claims.csv`` and ``<stem>_lr_choice.csv`` (`reporting.write_table`,
+    one provenance for the three). Returns their paths.
+
+    The claims CSV holds the SCORED claims only (every cell of ``diff`` / ``ci_*`` a number, as the report
+    reads them); a claim whose rows were not run stays in the notebook's display. With no scored claim the
+    file is not written, and one left by an earlier run is removed (it would describe runs that are gone).
+    """
+    from ...reporting import write_table
+
+    out = {"table": write_table(rows, stem, profile.name, prov), "claims": None}
+    scored = [r for r in claims if r["verdict"] != "not run"]
+    if scored:
+        out["claims"] = write_table(scored, f"{stem}_claims", profile.name, prov)
+    else:
+        stale = out["table"].with_name(f"{stem}_claims.csv")
+        for path in (stale, stale.with_suffix(".provenance.json")):
+            path.unlink(missing_ok=True)
+    out["lr_choice"] = write_table(lr_rows, f"{stem}_lr_choice", profile.name, prov)
+    return out
+
+
 def run_provenance(profile: Profile, t: TableRun, teacher=None, *, clock=None) -> dict[str, Any]:
     """Provenance of one table: `table_provenance` plus the priors, the lr choices and the claim rows."""
     return table_provenance(profile, t.runs, t.dataset, teacher, clock=clock, notes=NOTES, extra={
-        "prior_keys": [p.key for p in t.priors], "lrs_tried": list(LRS), "lr_choice": [c.row() for c in t.choices.values()],
+        "prior_keys": [p.key for p in t.priors], "lrs_tried": list(LRS),
+        "lr_choice": [c.row() for c in t.choices.values()],
         "best_baseline": t.best_baseline, "best_baseline_selected_on": "validation Dice (seed 0, chosen lr)",
         "claim_rows": sorted(t.claim), "claim_seeds": list(profile.claim_seeds)})
 
@@ -649,7 +679,8 @@ def folds_provenance(profile: Profile, folds: Sequence[Mapping[str, Any]], teach
         extra={"teacher_key": getattr(teacher, "key", None),
                "run_keys": [{n: [t.key for t in ts] for n, ts in f["runs"].items()} for f in folds],
                "prior_keys": [[p.key for p in f["priors"]] for f in folds],
-               "lr_choice": [[c.row() for c in f["choices"].values()] for f in folds], **(dict(extra) if extra else {})})
+               "lr_choice": [[c.row() for c in f["choices"].values()] for f in folds],
+               **(dict(extra) if extra else {})})
 
 
 def prediction_figure(dataset: SoftMaskDataset | ArraySplits, evaluations: Mapping[str, list[dict[str, Any]]],
