@@ -3,7 +3,8 @@
 Measured on this project's 2-core AVX512-BF16 CPU (``softnodule bench train``, DSNet at the quick
 profile's sizes, batch 4), not assumed:
 
-* **channels-last** (NHWC) lets oneDNN skip its layout reorders around every convolution;
+* **channels-last** (NHWC) lets oneDNN skip its layout reorders around every convolution (DSNet family
+  only, `use_channels_last`);
 * **the SR teacher's outputs cached**: the teacher is frozen, so its ``(sr, feats)`` for a split are
   computed once, before the first epoch, instead of on every batch of every epoch (a third of DSNet's
   step). Flips are then applied to the image, the teacher outputs and the targets together, i.e. the
@@ -23,6 +24,17 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
+#: Models trained channels-last on the fast path: the DSNet family, where it was measured to pay (1.3-1.4x).
+#: Not the others: U-Net gains nothing (0.96x), and with torch 2.13's oneDNN CE-Net, CE-Net++ and
+#: DeepLabV3+ at small widths corrupt the heap ("free(): invalid next size") when trained channels-last.
+CHANNELS_LAST_PREFIXES = ("dsnet",)
+
+
+def use_channels_last(model: str) -> bool:
+    """Whether ``model`` trains channels-last on the fast path (see `CHANNELS_LAST_PREFIXES`)."""
+    return model.startswith(CHANNELS_LAST_PREFIXES)
+
 
 #: Largest teacher-output cache (all splits of one run together) held in memory.
 CACHE_LIMIT_BYTES = 4 * 1024**3

@@ -52,7 +52,7 @@ from ..degenerate import degenerate_images, degenerate_summary
 from .checkpoints import (config_hash, load_checkpoint, read_result, restore_rng, rng_state, run_dir,
                           save_checkpoint, write_result)
 from .early_stopping import EarlyStopping
-from .fast_path import CACHE_LIMIT_BYTES, channels_last, teacher_arrays, teacher_cache_bytes, to_model
+from .fast_path import CACHE_LIMIT_BYTES, teacher_arrays, teacher_cache_bytes, to_model, use_channels_last
 from .sr import SRTeacher
 
 
@@ -276,7 +276,8 @@ def _teacher_outputs(pipeline: SRSegmenter, splits: dict[str, SegmentationArrays
     total = sum(teacher_cache_bytes(pipeline.teacher, len(a), a.image.shape[-1]) for a in present.values())
     if total > CACHE_LIMIT_BYTES:
         return {k: None for k in splits}
-    return {k: (teacher_arrays(pipeline, a.image, device=dev) if a is not None else None) for k, a in splits.items()}
+    return {k: (teacher_arrays(pipeline, a.image, device=dev, fast=False) if a is not None else None)
+            for k, a in splits.items()}
 
 
 def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teacher: SRTeacher | None = None, *,
@@ -318,13 +319,14 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
     gan = GANLoss(cfg.gan_mode) if spec.gan_loss else None
     opt_d = sched_d = None
     pipeline.to(dev)
-    if cfg.fast:
+    nhwc = cfg.fast and use_channels_last(cfg.model)
+    if nhwc:
         pipeline.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
     sched = poly_schedule(opt, total_iters, cfg.poly_power)
     if disc is not None:
         disc.to(dev)
-        if cfg.fast:
+        if nhwc:
             disc.to(memory_format=torch.channels_last)
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=cfg.betas)
         sched_d = poly_schedule(opt_d, total_iters, cfg.poly_power)
@@ -356,7 +358,7 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
                 arrays += [a[idx] for a in cached["train"]]
             if cfg.augment:
                 arrays = flip_augment(arrays, seed=cfg.seed, epoch=epoch, step=step)
-            x, soft_gt, bin_gt, *teacher_out = (to_model(a, dev, cfg.fast) for a in arrays)
+            x, soft_gt, bin_gt, *teacher_out = (to_model(a, dev, nhwc) for a in arrays)
             losses = train_step(pipeline, x, soft_gt, bin_gt, opt=opt, weights=cfg.weights,
                                 soft_mask_loss=spec.soft_mask_loss, disc=disc, opt_d=opt_d, gan=gan,
                                 recipe=spec.loss, teacher_out=tuple(teacher_out) or None)
@@ -367,13 +369,13 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
                 sums[k] = sums.get(k, 0.0) + v
         epoch_seconds = time.perf_counter() - t0
         seconds += epoch_seconds
-        val_prob, _ = predict(pipeline, val.image, device=dev, fast=cfg.fast, teacher_out=cached["val"])
+        val_prob, _ = predict(pipeline, val.image, device=dev, fast=nhwc, teacher_out=cached["val"])
         val_dice = _val_dice(val_prob, val)
         if stopping.improved(val_dice, best["dice"]):
             best = {"dice": val_dice, "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
         row = {"epoch": epoch + 1, **{k: v / len(batches) for k, v in sums.items()}, "val_dice": val_dice,
                "lr": sched.get_last_lr()[0], "ms_per_iter": 1000.0 * epoch_seconds / len(batches),
-               **(_audit(pipeline, test, dev, cfg.fast, cached["test"]) if cfg.audit else {})}
+               **(_audit(pipeline, test, dev, nhwc, cached["test"]) if cfg.audit else {})}
         history.append(row)
         state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                  "rng": rng_state(), "epoch": epoch, "history": history, "seconds": seconds, "best": best}
@@ -385,7 +387,7 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
 
     model.load_state_dict(best["state"])
     save_checkpoint(folder / "weights.pt", {"model": model.state_dict()})
-    val_prob, val_soft = predict(pipeline, val.image, device=dev, fast=cfg.fast, teacher_out=cached["val"])
+    val_prob, val_soft = predict(pipeline, val.image, device=dev, fast=nhwc, teacher_out=cached["val"])
     threshold, val_dice_at_t = best_threshold(val_prob[:, 0], val.binary[:, 0] > 0.5)
     soft_threshold, val_soft_dice = best_threshold(val_soft[:, 0], val.binary[:, 0] > 0.5)
     val_flags = degenerate_images(val_prob[:, 0] > threshold, val_prob[:, 0])
@@ -396,7 +398,7 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
               "soft_threshold": float(soft_threshold), "val_dice_soft_head": float(val_soft_dice),
               "val_degenerate": degenerate_summary(val_flags),
               "train_seconds": round(seconds, 2), "teacher_cache_seconds": round(cache_seconds, 2),
-              "fast_path": {"channels_last": cfg.fast, "teacher_cached": cached["train"] is not None},
+              "fast_path": {"channels_last": nhwc, "teacher_cached": cached["train"] is not None},
               "n_train": len(train), "n_val": len(val), "device": dev,
               "ms_per_iter": float(np.mean([h["ms_per_iter"] for h in history])) if history else None,
               "author_protocol": author_protocol(history)}

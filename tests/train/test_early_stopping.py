@@ -76,3 +76,10 @@ def test_training_stops_by_patience_and_resume_takes_the_same_decision(disc_data
     a = full.pipeline.segmenter.state_dict()
     b = resumed.pipeline.segmenter.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_channels_last_only_for_the_dsnet_family():
+    from softnodule.train.fast_path import use_channels_last
+
+    assert use_channels_last("dsnet") and use_channels_last("dsnet_sr_input")
+    assert not any(use_channels_last(m) for m in ("unet", "cenet", "cenet_pp", "deeplabv3p", "casgan"))

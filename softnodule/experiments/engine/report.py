@@ -209,21 +209,22 @@ def _measured(rows: Rows, metric: str) -> Rows:
 
 
 def _casgan(rows: Rows) -> str:
-    """CasGAN Tables 1/3/4: the best measured row by Dice, and the best CasGAN variant."""
-    measured = _measured(rows, "dice")
+    """CasGAN Tables 1/3/4: the best measured row by mean Dice, the best CasGAN variant, the paper's best."""
+    measured = _methods(rows)
     if not measured:
         return "No row of this table could be run here (data missing): paper values only."
-    best = max(measured, key=lambda r: _mean(r["dice"]))
+    best = max(measured, key=lambda r: float(r["mean"]))
     cas = [r for r in measured if str(r.get("variant", "")).startswith("casgan")]
-    line = f"Best here: {best['method']} ({best['dice']} Dice)"
+    line = f"Best here: {best['method']} ({float(best['mean']):.2f} Dice)"
     if cas:
-        top = max(cas, key=lambda r: _mean(r["dice"]))
-        line += f"; best CasGAN variant {top['method']} ({top['dice']}, paper {top.get('dice_paper') or '-'})"
-    papered = _measured(rows, "dice_paper")
+        top = max(cas, key=lambda r: float(r["mean"]))
+        pm = _num(top.get("paper_mean"))
+        line += f"; best CasGAN variant {top['method']} ({float(top['mean']):.2f}, paper {'-' if pm is None else pm})"
+    papered = [r for r in rows if _num(r.get("paper_mean")) is not None]
     if papered:
-        pbest = max(papered, key=lambda r: _mean(r["dice_paper"]))
-        line += f"; the paper's best: {pbest['method']} ({pbest['dice_paper']})"
-    return line + "."
+        pbest = max(papered, key=lambda r: float(r["paper_mean"]))
+        line += f"; the paper's best: {pbest['method']} ({float(pbest['paper_mean']):.2f})"
+    return line + "; verdicts in the claims table." + _floor(rows) + _status(rows)
 
 
 def _radiomics(rows: Rows) -> str:
@@ -284,7 +285,8 @@ def _lgan(rows: Rows) -> str:
     """LGAN Table 2: per data source, the best structure and how many critics beat the plain U-Net."""
     parts = []
     for data in dict.fromkeys(r["data"] for r in rows):
-        sub = [r for r in rows if r["data"] == data and str(r.get("iou_mean", "")) not in ("", "nan")]
+        sub = [r for r in rows if r["data"] == data and str(r.get("iou_mean", "")) not in ("", "nan")
+               and str(r.get("trivial", "")).lower() != "true"]
         if not sub:
             continue
         best = max(sub, key=lambda r: float(r["iou_mean"]))
@@ -340,12 +342,9 @@ KNOWN: Sequence[tuple[str, str, Sequence[str], Callable[[Rows], str]]] = (
      ("dataset", "method", "dice", "dice_paper", "dice_diff", "sen", "sen_paper", "ppv", "ppv_paper", "folds"),
      _table7),
     ("dsnet_table8_inference_time", "Table VIII — inference time (notebook 09)", (), _table8),
-    ("casgan_table1_lnsm", "CasGAN Table 1 — LNSM-style set (notebook 12)",
-     ("method", "dice", "dice_paper", "dice_diff", "iou", "iou_paper", "acc", "acc_paper"), _casgan),
-    ("casgan_table3_lidc", "CasGAN Table 3 — LIDC-style set (notebook 12)",
-     ("method", "dice", "dice_paper", "dice_diff", "iou", "acc", "status"), _casgan),
-    ("casgan_table4_isbi", "CasGAN Table 4 — ISBI 2012 (notebook 12)",
-     ("method", "dice", "dice_paper", "dice_diff", "iou", "iou_paper", "acc", "acc_paper", "status"), _casgan),
+    ("casgan_table1_lnsm", "CasGAN Table 1 — LNSM-style set (notebook 12)", (), _casgan),
+    ("casgan_table3_lidc", "CasGAN Table 3 — LIDC-style set (notebook 12)", (), _casgan),
+    ("casgan_table4_isbi", "CasGAN Table 4 — ISBI 2012 (notebook 12)", (), _casgan),
     ("casgan_table5_radiomics", "CasGAN Table 5 — radiomics, soft vs binary ROI (notebook 13)",
      ("source", "dataset", "features", "roi", "classifier", "acc", "paper_acc", "acc_diff", "auc", "paper_auc",
       "n_smooth", "n_spiculated"), _radiomics),
@@ -386,6 +385,10 @@ def build_report(profile: str, folder: Path | None = None) -> str:
                                  None if (rows and "mean" in rows[0]) or not columns else list(columns)), "",
                   f"Source: `{path.name}`" + (f" (notebook wall time {wall:.0f} s)" if wall else "")]
     others = sorted(p.name for p in folder.glob("*.csv") if p.name not in seen and not p.name.endswith("_claims.csv"))
+    choices = sorted(p.name for p in folder.glob("*_choice.csv"))
+    if choices:
+        lines += ["", "## Decisions taken on validation", "", *[f"- `{name}`" for name in choices]]
+        others = [o for o in others if o not in choices]
     if others:
         lines += ["", "## Other tables in this folder", ""] + [f"- `{name}`" for name in others]
     return "\n".join(lines) + "\n"

@@ -298,7 +298,8 @@ def display_rows(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = ("d
             d[f"{m} ours"] = (f"{r[f'{pre}mean']:.2f}" + (f" ± {sd:.2f}" if sd is not None else "")
                               + f" [{r[f'{pre}ci_low']:.1f}, {r[f'{pre}ci_high']:.1f}]")
             pm = r.get(f"{pre}paper_mean")
-            d[f"{m} paper"] = "" if pm is None else f"{pm:.2f} ± {r[f'{pre}paper_sd']:.1f}"
+            psd = r.get(f"{pre}paper_sd")
+            d[f"{m} paper"] = "" if pm is None else f"{pm:.2f}" + ("" if psd is None else f" ± {psd:.1f}")
         epochs = (f"{r['best_epoch']:g}/{r['stopped_epoch']:g}" if r.get("best_epoch") is not None else "")
         d |= {"seeds": r.get("n_seeds"), "best/stopped epoch": epochs,
               "flag": "; ".join(x for x in ("still improving" if r.get("still_improving") else "",

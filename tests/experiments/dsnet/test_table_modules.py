@@ -28,8 +28,25 @@ def test_slice_counts_sum_the_tiles_of_each_slice():
 def test_not_run_rows_keep_the_paper_and_write_no_numbers_of_ours():
     rows = T7.not_run_rows("promise12", "no data")
     assert [r["variant"] for r in rows] == list(T7.VARIANT_NAMES)
-    assert all(r["dice"] == "" and r["dice_diff"] is None and r["status"] == "not run: no data" for r in rows)
-    assert rows[-1]["dice_paper"] == "92.3" and rows[0]["sen_paper"] == "88.7"
+    assert all(r["mean"] is None and r["status"] == "not run: no data" for r in rows)
+    assert rows[-1]["paper_mean"] == 92.3 and rows[0]["sen_paper_mean"] == 88.7
+
+
+def test_slice_evaluations_flag_all_foreground_slices_and_the_floor_row():
+    from softnodule.data.datasets.torch_data import ArraySplits, SegmentationArrays
+
+    truth = np.zeros((4, 1, 2, 2), np.float32)
+    truth[:, 0, 0, 0] = 1  # a quarter of every tile is foreground
+    ids = ["isbi/s00/t00", "isbi/s00/t01", "isbi/s01/t00", "isbi/s01/t01"]
+    test = SegmentationArrays(truth, truth, truth, ids)
+    ds = ArraySplits("isbi-fold0", "k", {"test": test})
+    prob_fg = np.ones_like(truth)
+    fold = {"dataset": ds, "evals": {"unet": [{"prob": prob_fg, "threshold": 0.5}]}}
+    ev = T7.slice_evaluations([fold], "unet")
+    assert len(ev) == 1 and ev[0]["degenerate"]["all_fg"].tolist() == [True, True]
+    assert ev[0]["per_image"]["dice"] == pytest.approx([2 * 2 / (8 + 2)] * 2)
+    floor = T7.all_foreground_evaluation([fold])[0]["per_image"]["dice"]
+    assert floor == pytest.approx(ev[0]["per_image"]["dice"])
 
 
 def test_table8_rows_time_both_configurations_and_the_ratio():

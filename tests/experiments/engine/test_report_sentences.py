@@ -4,12 +4,14 @@ from softnodule.experiments.engine import report
 
 
 def test_casgan_sentence_names_the_best_rows():
-    rows = [{"method": "UNet", "variant": "unet", "dice": "80.00 ± 1.0", "dice_paper": "83.10"},
-            {"method": "CasGAN", "variant": "casgan", "dice": "70.00 ± 2.0", "dice_paper": "91.90"},
-            {"method": "GC", "variant": "gc", "dice": "", "dice_paper": "68.9"}]
+    rows = [{"method": "UNet", "variant": "unet", "mean": "80.0", "paper_mean": "83.10"},
+            {"method": "CasGAN", "variant": "casgan", "mean": "70.0", "paper_mean": "91.90"},
+            {"method": "GC", "variant": "gc", "mean": "", "paper_mean": "68.9"},
+            {"method": "trivial: all foreground", "variant": "trivial_all_fg", "mean": "95.0", "trivial": "True"}]
     text = report._casgan(rows)
     assert "Best here: UNet" in text and "best CasGAN variant CasGAN (70.00" in text and "paper's best: CasGAN" in text
-    assert "paper values only" in report._casgan([{"method": "x", "variant": "x", "dice": ""}])
+    assert "Floor: all foreground 95.00" in text
+    assert "paper values only" in report._casgan([{"method": "x", "variant": "x", "mean": ""}])
 
 
 def test_radiomics_sentence_counts_soft_wins():
