@@ -28,6 +28,16 @@ def best_baseline(runs: Mapping[str, Sequence[Any]], exclude: Sequence[str] = (D
     return max(candidates, key=val)
 
 
+def claim_variants(column: str = "") -> set[str]:
+    """U-Net and DSNet train the claim seeds from the start; the best baseline once it is chosen."""
+    return {"unet", DSNET}
+
+
+def extra_claim_variants(runs: Mapping[str, Sequence[Any]]) -> list[str]:
+    """The best baseline by VALIDATION Dice, which then trains the claim seeds too."""
+    return [best_baseline(runs)]
+
+
 def comparison_claims(prefix: str, source: str, paper: Mapping[str, Mapping[str, Any]],
                       runs: Mapping[str, Sequence[Any]], labels: Mapping[str, str]) -> list[Claim]:
     """DSNet vs U-Net and DSNet vs the validation-chosen best baseline (when it is not U-Net)."""

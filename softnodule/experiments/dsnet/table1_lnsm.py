@@ -14,7 +14,7 @@ from typing import Any
 
 from ..engine.claims import Claim
 from ..engine.table_runs import VARIANTS, metric_rows
-from .comparison import best_baseline, comparison_claims
+from .comparison import claim_variants, comparison_claims, extra_claim_variants  # noqa: F401 (table API)
 from .paper_numbers import TABLE1_CONFERENCE, TABLE1_TNNLS
 
 VARIANT_NAMES: tuple[str, ...] = ("unet", "cfcnn", "dbresnet", "unetpp", "infnet", "infnet_sr", "medt", "medt_sr",
@@ -27,16 +27,6 @@ NOTES = ("No ImageNet-pretrained weights anywhere (no download possible); CF-CNN
 
 
 CSV = "dsnet_table1"
-
-
-def claim_variants(column: str = "lnsm") -> set[str]:
-    """U-Net and DSNet train the claim seeds from the start; the best baseline once it is chosen."""
-    return {"unet", "dsnet"}
-
-
-def extra_claim_variants(runs: Mapping[str, list]) -> list[str]:
-    """The best baseline by VALIDATION Dice (`comparison.best_baseline`)."""
-    return [best_baseline(runs)]
 
 
 def claims(column: str = "lnsm", runs: Mapping[str, list] | None = None) -> list[Claim]:
