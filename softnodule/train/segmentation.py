@@ -319,7 +319,7 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
     gan = GANLoss(cfg.gan_mode) if spec.gan_loss else None
     opt_d = sched_d = None
     pipeline.to(dev)
-    nhwc = cfg.fast and use_channels_last(cfg.model)
+    nhwc = cfg.fast and use_channels_last(cfg.model, cfg.width)
     if nhwc:
         pipeline.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)

@@ -83,3 +83,4 @@ def test_channels_last_only_for_the_dsnet_family():
 
     assert use_channels_last("dsnet") and use_channels_last("dsnet_sr_input")
     assert not any(use_channels_last(m) for m in ("unet", "cenet", "cenet_pp", "deeplabv3p", "casgan"))
+    assert not use_channels_last("dsnet", width=4)  # smoke widths: never (oneDNN heap corruption seen there)

@@ -112,7 +112,7 @@ def test_fast_path_predicts_what_the_reference_path_predicts(disc_dataset, tmp_c
     fast_prob, fast_soft = predict(trained.pipeline, val.image, device="cpu", fast=True, teacher_out=cached)
     np.testing.assert_allclose(fast_prob, ref_prob, atol=1e-5)
     np.testing.assert_allclose(fast_soft, ref_soft, atol=1e-5)
-    assert trained.result["fast_path"] == {"channels_last": True, "teacher_cached": True}
+    assert trained.result["fast_path"] == {"channels_last": False, "teacher_cached": True}  # width 4: no NHWC
 
 
 def test_test_split_cannot_reach_any_selection(disc_dataset, tmp_cache):
