@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..dsnet.paper_numbers import Cell
+from ..engine.claims import Claim, step_claims
+from ..engine.table_runs import VARIANTS, add_step_gains, metric_rows
 
 SOURCES = {"lnsm": "LNSM", "lidc": "LIDC"}
 
@@ -28,3 +30,19 @@ def paper_means(table: Mapping[str, Mapping[str, Cell]], column: str) -> dict[st
 def ordered(runs: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     """``runs`` restricted to ``names``, in that order."""
     return {n: runs[n] for n in names if n in runs}
+
+
+def ablation_claims(prefix: str, title: str, table: Mapping[str, Mapping[str, Cell]], names: tuple[str, ...],
+                    column: str) -> list[Claim]:
+    """Each row of an ablation column against the row above it (``title`` e.g. "TNNLS Table III")."""
+    return step_claims(f"{prefix}.{column}", f"{title} ({SOURCES[column]})", names, paper_means(table, column),
+                       {n: VARIANTS[n].label for n in names})
+
+
+def ablation_rows(runs: Mapping[str, Any], evaluations: Mapping[str, Any], table: Mapping[str, Mapping[str, Cell]],
+                  names: tuple[str, ...], title: str, column: str, image_source: str) -> list[dict[str, Any]]:
+    """Numeric rows of one ablation column in table order, with the paper's values and the step gains."""
+    paper = column_paper(table, column)
+    rows = metric_rows(ordered(runs, names), evaluations, paper, paper_source=f"{title} ({SOURCES[column]})",
+                       image_source=image_source)
+    return add_step_gains(rows, paper)

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..engine.claims import Claim, step_claims
-from ..engine.table_runs import VARIANTS, add_step_gains, metric_rows
-from .ablation import SOURCES, column_paper, ordered, paper_means
+from ..engine.claims import Claim
+from .ablation import ablation_claims, ablation_rows, column_paper
 from .paper_numbers import TABLE3
 
 CSV = "dsnet_table3"
@@ -29,17 +28,13 @@ def claim_variants(column: str = "lnsm") -> set[str]:
 
 def claims(column: str = "lnsm", runs: Mapping[str, list] | None = None) -> list[Claim]:
     """Each addition vs the row above it."""
-    return step_claims(f"dsnet.table3.{column}", f"TNNLS Table III ({SOURCES[column]})", VARIANT_NAMES,
-                       paper_means(TABLE3, column), {n: VARIANTS[n].label for n in VARIANT_NAMES})
+    return ablation_claims("dsnet.table3", "TNNLS Table III", TABLE3, VARIANT_NAMES, column)
 
 
 def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list], column: str = "lnsm",
                image_source: str = "") -> list[dict[str, Any]]:
     """Rows in the ablation order: numbers for ours and the paper's, and the step gains."""
-    paper = column_paper(TABLE3, column)
-    rows = metric_rows(ordered(runs, VARIANT_NAMES), evaluations, paper,
-                       paper_source=f"TNNLS Table III ({SOURCES[column]})", image_source=image_source)
-    return add_step_gains(rows, paper)
+    return ablation_rows(runs, evaluations, TABLE3, VARIANT_NAMES, "TNNLS Table III", column, image_source)
 
 
 def steps_sentence(claim_rows: list[dict[str, Any]]) -> str:

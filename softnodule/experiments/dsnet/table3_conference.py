@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..engine.claims import Claim, step_claims
-from ..engine.table_runs import VARIANTS, add_step_gains, metric_rows
-from .ablation import SOURCES, column_paper, ordered, paper_means
+from ..engine.claims import Claim
+from .ablation import ablation_claims, ablation_rows
 from .paper_numbers import CONFERENCE_TABLE3
 
 CSV = "dsnet_conference_table3"
@@ -28,13 +27,10 @@ def claim_variants(column: str = "lnsm") -> set[str]:
 
 def claims(column: str = "lnsm", runs: Mapping[str, list] | None = None) -> list[Claim]:
     """Each addition vs the row above it."""
-    return step_claims(f"dsnet.conf_table3.{column}", f"conference Table 3 ({SOURCES[column]})", VARIANT_NAMES,
-                       paper_means(CONFERENCE_TABLE3, column), {n: VARIANTS[n].label for n in VARIANT_NAMES})
+    return ablation_claims("dsnet.conf_table3", "conference Table 3", CONFERENCE_TABLE3, VARIANT_NAMES, column)
 
 
 def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list], column: str = "lnsm",
                image_source: str = "") -> list[dict[str, Any]]:
-    paper = column_paper(CONFERENCE_TABLE3, column)
-    rows = metric_rows(ordered(runs, VARIANT_NAMES), evaluations, paper,
-                       paper_source=f"conference Table 3 ({SOURCES[column]})", image_source=image_source)
-    return add_step_gains(rows, paper)
+    return ablation_rows(runs, evaluations, CONFERENCE_TABLE3, VARIANT_NAMES, "conference Table 3", column,
+                         image_source)

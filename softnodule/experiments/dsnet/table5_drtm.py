@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..engine.claims import Claim, step_claims
-from ..engine.table_runs import VARIANTS, add_step_gains, metric_rows
-from .ablation import SOURCES, column_paper, ordered, paper_means
+from ..engine.claims import Claim
+from ..engine.table_runs import VARIANTS
+from .ablation import ablation_claims, ablation_rows, column_paper
 from .paper_numbers import TABLE5
 
 CSV = "dsnet_table5"
@@ -25,17 +25,13 @@ def claim_variants(column: str = "lnsm") -> set[str]:
 
 def claims(column: str = "lnsm", runs: Mapping[str, list] | None = None) -> list[Claim]:
     """DTM over neither part, then CSF over DTM alone (each row vs the row above)."""
-    return step_claims(f"dsnet.table5.{column}", f"TNNLS Table V ({SOURCES[column]})", VARIANT_NAMES,
-                       paper_means(TABLE5, column), {n: VARIANTS[n].label for n in VARIANT_NAMES})
+    return ablation_claims("dsnet.table5", "TNNLS Table V", TABLE5, VARIANT_NAMES, column)
 
 
 def table_rows(runs: Mapping[str, list], evaluations: Mapping[str, list], column: str = "lnsm",
                image_source: str = "") -> list[dict[str, Any]]:
     """Rows with the DTM / CSF switches, numbers for ours and the paper's, and the step gains."""
-    paper = column_paper(TABLE5, column)
-    rows = add_step_gains(metric_rows(ordered(runs, VARIANT_NAMES), evaluations, paper,
-                                      paper_source=f"TNNLS Table V ({SOURCES[column]})", image_source=image_source),
-                          paper)
+    rows = ablation_rows(runs, evaluations, TABLE5, VARIANT_NAMES, "TNNLS Table V", column, image_source)
     for row in rows:
         ov = dict(VARIANTS[row["variant"]].overrides)
         row["DTM"] = bool(ov.get("detail_texture", True))

@@ -2,13 +2,14 @@
 
 A *variant* is one trained row: a registry model, the soft target it is supervised with (Table IV) and
 constructor overrides (Table V). Every variant is trained with the same budget (the profile's
-``table_epochs``, batch, Adam 2e-4 poly, flips) and cached by config hash, so a variant that appears in
+``table_epochs`` cap and ``patience``, batch, Adam 2e-4 poly, flips) and cached by config hash, so a variant that appears in
 several tables (DSNet is in I, III, IV, V and VIII) is trained once.
 
-Selection is honest: checkpoint and threshold come from the validation split; the test split is
-evaluated once per trained run. Rows show mean ± std over test images (all seeds pooled) and, with
-several seeds, the spread of the per-seed means. Each run also recorded what the authors' protocol
-(best epoch and threshold picked on the TEST split) would have reported: see ``author_dice``.
+Selection is honest: checkpoint (the run stops at its validation plateau) and threshold come from the
+validation split; the test split is evaluated once per trained run. Rows are numbers: the mean over
+seeds of the per-image mean, the seed SD and a 95 % bootstrap CI over test images (`evidence.row_stats`),
+beside the paper's value. Each run also recorded what the authors' protocol (best epoch and threshold
+picked on the TEST split) would have reported: see ``author_dice``.
 """
 
 from __future__ import annotations
