@@ -53,7 +53,7 @@ class _Stepper:
 
         self.spec, self.dev, self.path = model_spec(name), dev, path
         self.pipe = _pipeline(name, profile, dev).train()
-        self.disc = PixelDiscriminator(2, 64).to(dev) if self.spec.gan_loss else None
+        self.disc = PixelDiscriminator(2, profile.d_width).to(dev) if self.spec.gan_loss else None
         fast = path == "fast"
         if fast:
             self.pipe.to(memory_format=torch.channels_last)

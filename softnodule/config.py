@@ -59,6 +59,9 @@ class Profile:
         earlier once validation Dice has plateaued (``patience``).
     patience : int or None
         Early stopping: epochs without a validation gain (> 0.1 Dice point) after which a run stops.
+    d_width : int
+        Channels of the pixel discriminator's first layer (paper: 64, pix2pix's default); scaled with
+        ``width`` below the paper profile (measured: ~12 % of a quick DSNet step at 64).
     claim_seeds : tuple of int
         Seeds of every row a paper's claim rests on (each ablation step and its predecessor, DSNet vs
         U-Net and vs the best baseline, ...); the other rows train ``seeds``.
@@ -82,6 +85,7 @@ class Profile:
     table_epochs: int = 3
     patience: int | None = None
     claim_seeds: tuple[int, ...] = (0,)
+    d_width: int = 64
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for provenance and cache keys)."""
@@ -91,12 +95,12 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", (24, 8, 16), (12, 4, 12), crop=64, sr_factor=2, epochs=1, seeds=(0,), bench_cases=24,
                      width=4, depth=2, batch_size=4, sr_width=8, sr_epochs=1, sr_images=24, sr_hr_size=32, table_epochs=1,
-                     patience=1, claim_seeds=(0, 1)),
+                     patience=1, claim_seeds=(0, 1), d_width=8),
     # quick: a laptop CPU. Every run trains to its validation plateau (patience 4, cap 30 epochs); claim
     # rows get 3 seeds. The run report (results/quick/run_report.json) holds the measured time per table.
     "quick": Profile("quick", (1000, 100, 400), (387, 55, 544), crop=64, sr_factor=2, epochs=30, seeds=(0,),
                      bench_cases=200, width=16, depth=4, batch_size=4, sr_width=32, sr_epochs=12, sr_images=800,
-                     sr_hr_size=64, table_epochs=30, patience=4, claim_seeds=(0, 1, 2)),
+                     sr_hr_size=64, table_epochs=30, patience=4, claim_seeds=(0, 1, 2), d_width=16),
     "paper": Profile("paper", (1000, 100, 400), (387, 55, 544), crop=64, sr_factor=4, epochs=100, seeds=(0, 1, 2),
                      bench_cases=500, width=64, depth=5, batch_size=4, sr_width=64, sr_epochs=40, sr_images=4000,
                      sr_hr_size=128, table_epochs=100,

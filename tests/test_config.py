@@ -24,3 +24,13 @@ def test_paper_profile_has_paper_sizes():
     p = PROFILES["paper"]
     assert p.lnsm_split == (1000, 100, 400) and p.lidc_split == (387, 55, 544)
     assert p.crop == 64 and p.sr_factor == 4
+    assert p.d_width == 64  # pix2pix's pixel discriminator
+
+
+def test_segmenter_config_takes_the_profiles_discriminator_width():
+    from softnodule.train.segmentation import SegConfig
+
+    for name, profile in PROFILES.items():
+        cfg = SegConfig.for_profile("dsnet", profile)
+        assert (cfg.d_width, cfg.width, cfg.patience) == (profile.d_width, profile.width, profile.patience), name
+    assert PROFILES["quick"].d_width < PROFILES["paper"].d_width

@@ -95,7 +95,7 @@ class SegConfig:
         """The profile's sizes (width, depth, SR factor, epochs, batch) for ``model``."""
         base = SegConfig(model=model, width=profile.width, depth=profile.depth, sr_factor=profile.sr_factor,
                          feat_channels=profile.sr_width, epochs=profile.epochs, batch_size=profile.batch_size,
-                         patience=profile.patience)
+                         patience=profile.patience, d_width=profile.d_width)
         return replace(base, **overrides)
 
     def stopping(self) -> EarlyStopping:
