@@ -15,11 +15,13 @@ and area-averages the output back to the label grid, as the DSNet SR stems do (p
 "CasGAN without SRGAN") it runs on the image at the input resolution.
 
 Depth at SR resolution (inference: the paper's Fig. 4 is drawn for one input size only): pix2pix sizes its
-U-Net to its input (8 stride-2 steps for 256 px, down to a 1x1 bottleneck). ``depth`` therefore counts the
-steps on the LABEL grid and the segmentor at SR resolution gets ``log2(f)`` more, so its bottleneck covers
-the same part of the crop with or without SR. Measured on the quick LNSM-style set (Adam 2e-3, 2 epochs):
-with the same 4 steps at 128 px (bottleneck 8x8, receptive field ~23 crop pixels) CasGAN reached 47 % test
-Dice, with 5 steps (bottleneck 4x4) 70 %, the no-SR model 63 %.
+U-Net to its input (8 stride-2 steps for 256 px, down to a 1x1 bottleneck). ``depth`` counts the steps on
+the LABEL grid; with ``extra_sr_steps=True`` (the default) the segmentor at SR resolution gets ``log2(f)``
+more, so its bottleneck covers the same part of the crop with or without SR; with ``False`` it keeps
+``depth`` steps (a bottleneck f times wider). Which of the two the tables use is decided on VALIDATION Dice
+(`softnodule.experiments.casgan.tables.depth_sweep`, recorded in ``casgan_table1_lnsm_depth_choice.csv``).
+An earlier version of this project chose ``True`` from TEST Dice (47 % vs 70 % at 2 epochs); that decision
+was withdrawn because it read the test split.
 
 Output convention (the project's ``SegOutput``): ``soft`` = the tanh map in [-1, 1]; ``prob`` =
 ``(soft + 1) / 2``, i.e. the predicted Soft Mask in [0, 1]. CasGAN has no separate binary head: the paper
@@ -145,12 +147,14 @@ class CasGAN(nn.Module):
         Channels of ``x``: 1 (the crop) or 2 (crop and the cascade's prior, CasGAN++).
     dropout : float
         See :class:`SoftGANSegmentor`.
+    extra_sr_steps : bool
+        True: ``depth + log2(f)`` stride-2 steps at SR resolution; False: ``depth`` (ignored without SR).
     """
 
     needs_feats = False
 
     def __init__(self, width: int = 16, depth: int = 4, sr_factor: int = 2, *, use_sr: bool = True,
-                 in_channels: int = 1, dropout: float = 0.0) -> None:
+                 in_channels: int = 1, dropout: float = 0.0, extra_sr_steps: bool = True) -> None:
         super().__init__()
         if use_sr and (sr_factor < 1 or sr_factor & (sr_factor - 1)):
             raise ValueError(f"sr_factor must be a power of two >= 1, got {sr_factor}")
@@ -159,7 +163,8 @@ class CasGAN(nn.Module):
         self.needs_sr = use_sr
         self.sr_factor = sr_factor if use_sr else 1
         self.in_channels = in_channels
-        net_depth = depth + (self.sr_factor.bit_length() - 1)  # + log2(f) at SR resolution
+        # + log2(f) at SR resolution unless the validation-chosen rule says otherwise (module docstring)
+        net_depth = depth + (self.sr_factor.bit_length() - 1 if extra_sr_steps else 0)
         self.net = SoftGANSegmentor(in_channels + int(use_sr), width, net_depth, 1, dropout)
 
     def _check_x(self, x: torch.Tensor) -> None:

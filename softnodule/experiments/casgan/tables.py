@@ -31,6 +31,12 @@ the ``lr_choice`` table. Everything else is the project's table budget (the prof
 with early stopping, batch 4, Adam with poly decay, flips); the paper's "linear decay after 35 epochs" is
 not reproduced.
 
+Same architecture decision on validation (`depth_sweep`): CasGAN's segmentor at SR resolution either gets
+log2(f) more stride-2 steps than on the label grid (``extra_sr_steps=True``, the registry default) or the same
+number. Before any lr sweep, Table 1's full CasGAN (seed 0, the paper's lr 2e-3) trains both ways on the
+LNSM-style set; the one with the higher VALIDATION Dice is kept for every SR CasGAN row of Tables 1, 3 and 4
+(``depth_choice`` table). The rule is decided once, on Table 1's set, and carried to the other tables.
+
 Seeds: the rows a claim rests on train ``profile.claim_seeds``, the others ``profile.seeds``
 (`table_runs.seeds_for`).
 """
@@ -76,6 +82,12 @@ METRICS: tuple[str, ...] = ("dice", "iou", "acc")
 LRS: tuple[float, ...] = (2e-4, 2e-3)
 #: the seed the lr sweep trains
 SWEEP_SEED = 0
+#: models whose segmentor runs at SR resolution (the depth rule applies to them)
+SR_STEP_MODELS: tuple[str, ...] = ("casgan",)
+#: the depth rules tried (`depth_sweep`): log2(f) more steps at SR resolution (default), or as many as on the grid
+SR_STEP_RULES: tuple[bool, ...] = (True, False)
+#: the variant the depth rule is decided on (full CasGAN, Table 1's LNSM-style set)
+SWEEP_VARIANT_DEPTH = "casgan"
 #: paper order of Table 3 (literature rows interleaved, as printed)
 TABLE3_ORDER: tuple[str, ...] = ("gc", "unet", "mukherjee", "cfcnn", "roy", "casgan_bin", "casgan_pp", "casgan_soft")
 IMAGE_SOURCES = {"isbi": "isbi2012", "promise12": "promise12"}
@@ -143,21 +155,31 @@ def prior_dataset(dataset: SoftMaskDataset | ArraySplits, prior: TrainedSegmente
 # --------------------------------------------------------------------------- the learning-rate sweep
 
 
-def lr_variant(name: str, lr: float) -> Variant:
-    """Variant ``name`` trained at ``lr`` (its other `SegConfig` overrides kept).
+def with_sr_steps(v: Variant, extra_sr_steps: bool = True) -> Variant:
+    """``v`` with CasGAN's SR-resolution depth rule; only models in `SR_STEP_MODELS` are touched.
+
+    ``True`` is the model's default and adds no override, so those configs (and cache keys) are unchanged.
+    """
+    if extra_sr_steps or v.model not in SR_STEP_MODELS:
+        return v
+    return replace(v, name=f"{v.name}@same_steps", overrides=(*v.overrides, ("extra_sr_steps", False)))
+
+
+def lr_variant(name: str, lr: float, extra_sr_steps: bool = True) -> Variant:
+    """Variant ``name`` trained at ``lr`` (its other `SegConfig` overrides kept), with the depth rule.
 
     The config, hence the cache key, of a variant at its own lr is unchanged: ``unet`` at 2e-4 and
     ``casgan`` at 2e-3 are the runs the tables trained before the sweep existed.
     """
-    v = VARIANTS[name]
+    v = with_sr_steps(VARIANTS[name], extra_sr_steps)
     train = tuple((k, x) for k, x in v.train if k != "lr") + (("lr", float(lr)),)
-    return replace(v, name=f"{name}@lr{lr:g}", train=train)
+    return replace(v, name=f"{v.name}@lr{lr:g}", train=train)
 
 
 def train_at(name: str, lr: float, profile: Profile, dataset: SoftMaskDataset | ArraySplits, teacher=None, *,
-             seeds: Sequence[int], progress: bool = True) -> list[TrainedSegmenter]:
+             seeds: Sequence[int], progress: bool = True, extra_sr_steps: bool = True) -> list[TrainedSegmenter]:
     """Load or train variant ``name`` at ``lr`` for every seed (target data as in `train_variants`)."""
-    v = lr_variant(name, lr)
+    v = lr_variant(name, lr, extra_sr_steps)
     data = target_dataset(dataset, v.target) if model_spec(v.model).soft_mask_loss else dataset
     return [train_segmenter(variant_config(v, profile, s), data, teacher, progress=progress) for s in seeds]
 
@@ -194,16 +216,22 @@ def choose_lr(val_dice: Sequence[tuple[float, float]]) -> float:
     return best_lr
 
 
+def _val_dice(t: TrainedSegmenter) -> float:
+    """Validation Dice (%) at the validation-chosen threshold: the only number any choice here reads."""
+    return 100.0 * float(t.result["val_dice_at_threshold"])
+
+
 def lr_sweep(names: Sequence[str], profile: Profile, dataset: SoftMaskDataset | ArraySplits, teacher=None, *,
-             lrs: Sequence[float] = LRS, seed: int = SWEEP_SEED, progress: bool = True) -> dict[str, LRChoice]:
+             lrs: Sequence[float] = LRS, seed: int = SWEEP_SEED, progress: bool = True,
+             extra_sr_steps: bool = True) -> dict[str, LRChoice]:
     """Train ``seed`` of every named variant at every lr; keep per variant the lr with the higher VALIDATION Dice.
 
     Only ``result["val_dice_at_threshold"]`` (validation split) is read: the test split plays no part.
     """
     out = {}
     for name in names:
-        val = tuple((float(lr), 100.0 * float(train_at(name, lr, profile, dataset, teacher, seeds=[seed],
-                                                          progress=progress)[0].result["val_dice_at_threshold"]))
+        val = tuple((float(lr), _val_dice(train_at(name, lr, profile, dataset, teacher, seeds=[seed], progress=progress,
+                                                   extra_sr_steps=extra_sr_steps)[0]))
                     for lr in lrs)
         out[name] = LRChoice(name, seed, val, choose_lr(val))
     return out
@@ -222,13 +250,51 @@ def best_by_validation(choices: Mapping[str, LRChoice], candidates: Sequence[str
     return best
 
 
+# --------------------------------------------------------------------------- the SR-depth decision
+
+
+@dataclass(frozen=True)
+class DepthChoice:
+    """CasGAN's SR-resolution depth rule tried both ways (seed ``seed`` at ``lr``) and the one kept."""
+
+    seed: int
+    lr: float
+    val_dice: tuple[tuple[bool, float], ...]
+    extra_sr_steps: bool
+
+    def row(self, profile: Profile | None = None) -> dict[str, Any]:
+        """The ``depth_choice`` table's row (numbers and booleans only)."""
+        d = dict(self.val_dice)
+        row: dict[str, Any] = {"variant": SWEEP_VARIANT_DEPTH, "seed": self.seed, "lr": self.lr,
+                               "val_dice_extra_sr_steps": d.get(True), "val_dice_same_steps": d.get(False),
+                               "chosen_extra_sr_steps": self.extra_sr_steps}
+        if profile is not None:
+            extra = profile.sr_factor.bit_length() - 1
+            row |= {"label_grid_steps": profile.depth,
+                    "sr_steps_chosen": profile.depth + (extra if self.extra_sr_steps else 0)}
+        return row | {"selected_on": "validation Dice at the validation-chosen threshold"}
+
+
+def depth_sweep(profile: Profile, dataset: SoftMaskDataset | ArraySplits, teacher=None, *,
+                lr: float = dict(VARIANTS[SWEEP_VARIANT_DEPTH].train)["lr"], seed: int = SWEEP_SEED,
+                rules: Sequence[bool] = SR_STEP_RULES, progress: bool = True) -> DepthChoice:
+    """Train ``seed`` of the full CasGAN with each SR depth rule; keep the one with the higher VALIDATION Dice.
+
+    Ties and nan keep the earlier rule of ``rules`` (the registry default first). The test split is not read.
+    """
+    val = tuple((bool(r), _val_dice(train_at(SWEEP_VARIANT_DEPTH, lr, profile, dataset, teacher, seeds=[seed],
+                                             progress=progress, extra_sr_steps=bool(r))[0])) for r in rules)
+    return DepthChoice(seed, float(lr), val, bool(choose_lr(val)))
+
+
 # --------------------------------------------------------------------------- training one table
 
 
 @dataclass
 class TableRun:
     """One table on one dataset: runs and test evaluations per variant (one per seed), the cascade's priors,
-    the lr choices, the claim rows' names and Table 1's validation-chosen best baseline."""
+    the lr choices, the claim rows' names, Table 1's validation-chosen best baseline, the SR depth rule used
+    and (Table 1 only) the depth decision itself."""
 
     dataset: Any
     runs: dict[str, list[TrainedSegmenter]]
@@ -237,6 +303,8 @@ class TableRun:
     choices: dict[str, LRChoice] = field(default_factory=dict)
     claim: frozenset[str] = frozenset()
     best_baseline: str | None = None
+    extra_sr_steps: bool = True
+    depth: DepthChoice | None = None
 
     @property
     def image_source(self) -> str:
@@ -260,34 +328,35 @@ def _role(name: str, t: TableRun) -> str:
 
 def run_table(names: Sequence[str], profile: Profile, dataset: SoftMaskDataset | ArraySplits, teacher=None, *,
               claim: Collection[str] = (), baselines: Sequence[str] = (), lrs: Sequence[float] = LRS,
-              progress: bool = True) -> TableRun:
+              progress: bool = True, extra_sr_steps: bool = True) -> TableRun:
     """Sweep the lr of every variant (seed 0, validation), train every row's seeds at its lr, test each run once.
 
     ``claim``: rows a claim rests on (``profile.claim_seeds``); ``baselines``: candidates of which the best on
     validation Dice becomes a claim row too. Cascade variants read the prior of the same seed, trained
     (lr swept likewise) as ``PRIOR_VARIANT``; their own sweep reads the prior of the sweep seed.
+    ``extra_sr_steps``: the SR depth rule of every SR CasGAN row (`depth_sweep` decides it on Table 1).
     """
+    at = {"progress": progress, "extra_sr_steps": extra_sr_steps}
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         raise ValueError(f"unknown variants {unknown}; see table_runs.VARIANTS")
     plain = [n for n in names if n not in CASCADE_VARIANTS]
     cascade = [n for n in names if n in CASCADE_VARIANTS]
     swept = plain + ([PRIOR_VARIANT] if cascade and PRIOR_VARIANT not in plain else [])
-    choices = lr_sweep(swept, profile, dataset, teacher, lrs=lrs, progress=progress)
+    choices = lr_sweep(swept, profile, dataset, teacher, lrs=lrs, **at)
     best = best_by_validation(choices, [b for b in baselines if b in plain]) if baselines else None
     claim_set = frozenset(n for n in (*claim, *([best] if best else [])) if n in names)
-    runs = {n: train_at(n, choices[n].lr, profile, dataset, teacher, seeds=seeds_for(n, profile, claim_set),
-                        progress=progress) for n in plain}
+    runs = {n: train_at(n, choices[n].lr, profile, dataset, teacher, seeds=seeds_for(n, profile, claim_set), **at)
+            for n in plain}
     test = dataset_arrays(dataset, "test")
     evals = {n: [evaluate(t, test) for t in ts] for n, ts in runs.items()}
     priors: list[TrainedSegmenter] = []
     if cascade:
         seeds = sorted({s for n in cascade for s in seeds_for(n, profile, claim_set)})
-        priors = train_at(PRIOR_VARIANT, choices[PRIOR_VARIANT].lr, profile, dataset, teacher, seeds=seeds,
-                          progress=progress)
+        priors = train_at(PRIOR_VARIANT, choices[PRIOR_VARIANT].lr, profile, dataset, teacher, seeds=seeds, **at)
         first = next((p for p in priors if p.config.seed == SWEEP_SEED), priors[0])
         choices |= lr_sweep(cascade, profile, prior_dataset(dataset, first), teacher, lrs=lrs,
-                            seed=first.config.seed, progress=progress)
+                            seed=first.config.seed, **at)
         for n in cascade:
             runs[n], evals[n] = [], []
             wanted = seeds_for(n, profile, claim_set)
@@ -295,22 +364,27 @@ def run_table(names: Sequence[str], profile: Profile, dataset: SoftMaskDataset |
                 if p.config.seed not in wanted:
                     continue
                 data = prior_dataset(dataset, p)
-                t = train_at(n, choices[n].lr, profile, data, teacher, seeds=[p.config.seed], progress=progress)[0]
+                t = train_at(n, choices[n].lr, profile, data, teacher, seeds=[p.config.seed], **at)[0]
                 runs[n].append(t)
                 evals[n].append(evaluate(t, dataset_arrays(data, "test")))
     return TableRun(dataset, {n: runs[n] for n in names}, {n: evals[n] for n in names}, priors,
-                    {n: choices[n] for n in (*swept, *cascade)}, claim_set, best)
+                    {n: choices[n] for n in (*swept, *cascade)}, claim_set, best, extra_sr_steps)
 
 
 def table1(profile: Profile, dataset, teacher=None, *, progress: bool = True) -> TableRun:
-    """CasGAN Table 1 on ``dataset`` (the LNSM-style set): every row, its lr, its seeds, its test evaluation."""
-    return run_table(TABLE1_VARIANTS, profile, dataset, teacher, claim=TABLE1_CLAIM_VARIANTS,
-                     baselines=TABLE1_BASELINES, progress=progress)
+    """CasGAN Table 1 on ``dataset`` (the LNSM-style set): the SR depth rule (`depth_sweep`), then every row,
+    its lr, its seeds, its test evaluation. ``TableRun.depth`` holds the decision for Tables 3 and 4."""
+    depth = depth_sweep(profile, dataset, teacher, progress=progress)
+    t = run_table(TABLE1_VARIANTS, profile, dataset, teacher, claim=TABLE1_CLAIM_VARIANTS,
+                  baselines=TABLE1_BASELINES, progress=progress, extra_sr_steps=depth.extra_sr_steps)
+    t.depth = depth
+    return t
 
 
-def table3(profile: Profile, dataset, teacher=None, *, progress: bool = True) -> TableRun:
-    """CasGAN Table 3 on ``dataset`` (the LIDC-style set)."""
-    return run_table(TABLE3_VARIANTS, profile, dataset, teacher, claim=TABLE3_CLAIM_VARIANTS, progress=progress)
+def table3(profile: Profile, dataset, teacher=None, *, progress: bool = True, extra_sr_steps: bool = True) -> TableRun:
+    """CasGAN Table 3 on ``dataset`` (the LIDC-style set), SR CasGAN rows with Table 1's depth rule."""
+    return run_table(TABLE3_VARIANTS, profile, dataset, teacher, claim=TABLE3_CLAIM_VARIANTS, progress=progress,
+                     extra_sr_steps=extra_sr_steps)
 
 
 # --------------------------------------------------------------------------- rows (numbers only)
@@ -470,8 +544,10 @@ def table4_folds(profile: Profile) -> int:
 
 
 def run_folds(make_fold: Callable[[int], ArraySplits], profile: Profile, teacher=None, *, folds: int = 4,
-              names: Sequence[str] = TABLE4_VARIANTS, progress: bool = True) -> list[dict[str, Any]]:
-    """Every Table 4 variant on every fold (`run_table`: lr swept on each fold's own validation split).
+              names: Sequence[str] = TABLE4_VARIANTS, progress: bool = True,
+              extra_sr_steps: bool = True) -> list[dict[str, Any]]:
+    """Every Table 4 variant on every fold (`run_table`: lr swept on each fold's own validation split; SR
+    CasGAN rows with Table 1's depth rule ``extra_sr_steps``).
 
     Returns one record per fold: ``{"fold", "dataset", "runs", "evals", "priors", "choices", "table"}``.
     """
@@ -479,7 +555,7 @@ def run_folds(make_fold: Callable[[int], ArraySplits], profile: Profile, teacher
     for k in range(folds):
         ds = make_fold(k)
         t = run_table(names, profile, ds, teacher, claim=[n for n in TABLE4_CLAIM_VARIANTS if n in names],
-                      progress=progress)
+                      progress=progress, extra_sr_steps=extra_sr_steps)
         out.append({"fold": k, "dataset": ds, "runs": t.runs, "evals": t.evaluations, "priors": t.priors,
                     "choices": t.choices, "table": t})
     return out
@@ -632,9 +708,10 @@ def claim_display(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_tables(stem: str, profile: Profile, prov: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
-                 claims: Sequence[Mapping[str, Any]], lr_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """``results/<profile>/<stem>.csv``, ``<stem>_claims.csv`` and ``<stem>_lr_choice.csv`` (`reporting.write_table`,
-    one provenance for the three). Returns their paths.
+                 claims: Sequence[Mapping[str, Any]], lr_rows: Sequence[Mapping[str, Any]],
+                 depth_rows: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """``results/<profile>/<stem>.csv``, ``<stem>_claims.csv``, ``<stem>_lr_choice.csv`` and, given ``depth_rows``
+    (Table 1), ``<stem>_depth_choice.csv`` (`reporting.write_table`, one provenance for all). Returns their paths.
 
     The claims CSV holds the SCORED claims only (every cell of ``diff`` / ``ci_*`` a number, as the report
     reads them); a claim whose rows were not run stays in the notebook's display. With no scored claim the
@@ -651,6 +728,8 @@ def write_tables(stem: str, profile: Profile, prov: Mapping[str, Any], rows: Seq
         for path in (stale, stale.with_suffix(".provenance.json")):
             path.unlink(missing_ok=True)
     out["lr_choice"] = write_table(lr_rows, f"{stem}_lr_choice", profile.name, prov)
+    if depth_rows:
+        out["depth_choice"] = write_table(depth_rows, f"{stem}_depth_choice", profile.name, prov)
     return out
 
 
@@ -658,7 +737,8 @@ def run_provenance(profile: Profile, t: TableRun, teacher=None, *, clock=None) -
     """Provenance of one table: `table_provenance` plus the priors, the lr choices and the claim rows."""
     return table_provenance(profile, t.runs, t.dataset, teacher, clock=clock, notes=NOTES, extra={
         "prior_keys": [p.key for p in t.priors], "lrs_tried": list(LRS),
-        "lr_choice": [c.row() for c in t.choices.values()],
+        "lr_choice": [c.row() for c in t.choices.values()], "extra_sr_steps": t.extra_sr_steps,
+        "depth_choice": t.depth.row(profile) if t.depth else "decided on CasGAN Table 1 (LNSM-style, validation)",
         "best_baseline": t.best_baseline, "best_baseline_selected_on": "validation Dice (seed 0, chosen lr)",
         "claim_rows": sorted(t.claim), "claim_seeds": list(profile.claim_seeds)})
 
@@ -671,6 +751,7 @@ def folds_provenance(profile: Profile, folds: Sequence[Mapping[str, Any]], teach
     params = {"table_epochs": profile.table_epochs, "width": profile.width, "depth": profile.depth,
               "sr_factor": profile.sr_factor, "folds": len(folds), "variants": list(TABLE4_VARIANTS),
               "prior_variant": PRIOR_VARIANT, "lrs_tried": list(LRS), "notes": NOTES,
+              "extra_sr_steps": sorted({f["table"].extra_sr_steps for f in folds}),
               "selection": "per fold: lr, checkpoint and threshold on that fold's validation slices, test once"}
     seeds = sorted({t.config.seed for f in folds for ts in f["runs"].values() for t in ts})
     return provenance(profile.name, params, data_source="; ".join(

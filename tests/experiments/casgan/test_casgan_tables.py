@@ -214,6 +214,56 @@ def test_lr_choice_does_not_move_when_only_the_test_split_changes(disc_dataset, 
     assert len(keys) == 2
 
 
+def test_depth_rule_touches_only_sr_casgan_and_keeps_default_keys():
+    for name in ("casgan", "casgan_bin", "casgan_no_sr", "casgan_pp", "unet"):
+        v = VARIANTS[name]
+        assert C.with_sr_steps(v, True) == v  # the default adds no override: cache keys unchanged
+    same = C.with_sr_steps(VARIANTS["casgan_bin"], False)
+    assert same.overrides == (("extra_sr_steps", False),) and same.target == "binary"
+    assert C.with_sr_steps(VARIANTS["casgan_no_sr"], False) == VARIANTS["casgan_no_sr"]  # no SR: nothing to choose
+    cfg = variant_config(C.lr_variant("casgan", 2e-3, extra_sr_steps=False), TINY_PROFILE, 0)
+    assert cfg.lr == 2e-3 and dict(cfg.overrides) == {"extra_sr_steps": False}
+    # the rule sets the segmentor's stride-2 steps at SR resolution: depth + log2(f), or depth
+    deep, flat = (variant_config(C.lr_variant("casgan", 2e-3, extra_sr_steps=e), TINY_PROFILE, 0).build()
+                  for e in (True, False))
+    assert deep.net.depth == TINY_PROFILE.depth + 1 and flat.net.depth == TINY_PROFILE.depth
+
+
+def test_depth_sweep_reads_validation_never_test(monkeypatch, disc_dataset, tmp_path):
+    """Validation favours the same number of steps; the test numbers say the opposite."""
+    calls = []
+
+    def fake_train(cfg, data, teacher=None, progress=True):
+        extra = dict(cfg.overrides).get("extra_sr_steps", True)
+        calls.append((cfg.model, cfg.lr, cfg.seed, extra))
+        val = 0.55 if extra else 0.65
+        return _FakeRun(cfg, val, 1.0 - val)
+
+    monkeypatch.setattr(C, "train_segmenter", fake_train)
+    choice = C.depth_sweep(TINY_PROFILE, disc_dataset, progress=False)
+    assert calls == [("casgan", 2e-3, 0, True), ("casgan", 2e-3, 0, False)]  # CasGAN's paper lr, seed 0
+    assert choice.extra_sr_steps is False and choice.val_dice == ((True, pytest.approx(55.0)),
+                                                                   (False, pytest.approx(65.0)))
+    row = choice.row(TINY_PROFILE)
+    assert row["val_dice_same_steps"] == pytest.approx(65.0) and row["chosen_extra_sr_steps"] is False
+    assert row["sr_steps_chosen"] == TINY_PROFILE.depth and row["label_grid_steps"] == TINY_PROFILE.depth
+    # a tie keeps the registry default (the first rule)
+    monkeypatch.setattr(C, "train_segmenter", lambda cfg, data, teacher=None, progress=True: _FakeRun(cfg, 0.6, 0.1))
+    assert C.depth_sweep(TINY_PROFILE, disc_dataset, progress=False).extra_sr_steps is True
+    # the chosen rule reaches every SR CasGAN row of a table, and the choice is written as its own CSV
+    monkeypatch.setattr(C, "train_segmenter", fake_train)
+    calls.clear()
+    monkeypatch.setattr(C, "evaluate", lambda t, arrays: {"per_image": {"dice": np.ones(len(arrays.image))}})
+    t = C.run_table(("casgan_bin", "casgan_no_sr"), TINY_PROFILE, disc_dataset, progress=False, extra_sr_steps=False)
+    assert {c[3] for c in calls if c[0] == "casgan"} == {False} and t.extra_sr_steps is False
+    from softnodule import reporting
+
+    monkeypatch.setattr(reporting, "results_dir", lambda profile: tmp_path)
+    paths = C.write_tables("casgan_t1", TINY_PROFILE, {"profile": "smoke"}, [{"variant": "x", "mean": 1.0}], [],
+                           t.lr_rows(), [choice.row(TINY_PROFILE)])
+    assert reporting.read_table(paths["depth_choice"])[0]["chosen_extra_sr_steps"] in ("False", False)
+
+
 # ----------------------------------------------------------------------------------------------- claims
 
 
