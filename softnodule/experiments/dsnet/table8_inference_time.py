@@ -15,8 +15,8 @@ import torch
 
 from ...bench_train import infer_ms_per_image
 from ...config import PROFILES, Profile
-from .paper_numbers import TABLE8, fmt_cell
-from ..engine.table_runs import VARIANTS, mean_dice
+from .paper_numbers import TABLE8
+from ..engine.table_runs import VARIANTS, score_columns
 
 VARIANT_NAMES: tuple[str, ...] = ("softgan", "dsnet")
 
@@ -28,16 +28,15 @@ def devices() -> list[str]:
 
 def timing_rows(profile: Profile, evaluations: Mapping[str, list], *, reps: int = 10,
                 warmup: int = 2) -> list[dict[str, Any]]:
-    """One row per configuration: our Dice and ms/image (per device and size) beside the paper's."""
+    """One row per configuration: our LNSM-style test Dice (numbers: ``mean, sd, ci_low, ci_high, n, ...`` and the
+    paper's ``paper_mean`` / ``paper_sd``) and ms/image per device and size beside the paper's Titan V time."""
     rows = []
     sizes = {profile.name: profile} | {"paper": PROFILES["paper"]}
     for name in VARIANT_NAMES:
         paper = TABLE8[name]
         row: dict[str, Any] = {"config": VARIANTS[name].label, "variant": name}
         if name in evaluations:
-            d = 100 * mean_dice(evaluations[name])
-            row |= {"lnsm_dice": round(d, 2), "lnsm_dice_paper": fmt_cell(paper["lnsm"]),
-                    "lnsm_dice_diff": round(d - paper["lnsm"][0], 2)}
+            row |= score_columns(evaluations[name], {"dice": paper["lnsm"]}, ("dice",))
         for dev in devices():
             for size_name, p in sizes.items():
                 row[f"ms_{dev}_{size_name}_size"] = round(

@@ -61,6 +61,14 @@ def test_table8_rows_time_both_configurations_and_the_ratio():
                                                        abs=1e-3)
 
 
+def test_table8_dice_columns_are_numbers_beside_the_papers():
+    evs = {"dsnet": [{"per_image": {"dice": np.array([0.8, 0.9, 1.0, 0.7])}}]}
+    row = next(r for r in T8.timing_rows(PROFILES["smoke"], evs, reps=1, warmup=0) if r["variant"] == "dsnet")
+    assert row["mean"] == pytest.approx(85.0) and row["n"] == 4 and row["n_seeds"] == 1
+    assert (row["paper_mean"], row["paper_sd"]) == (93.77, 3.1)
+    assert row["diff_vs_paper"] == pytest.approx(85.0 - 93.77) and row["ci_low"] <= 85.0 <= row["ci_high"]
+
+
 def _write(path, rows):
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
