@@ -1,4 +1,4 @@
-"""The ``softnodule`` command: reproduce, doctor, data info/build/fetch/export, lidc readers, bench."""
+"""The ``softnodule`` command: reproduce, plan, train, doctor, data info/build/fetch/export, lidc readers, bench."""
 
 from __future__ import annotations
 
@@ -26,6 +26,51 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     reproduce(args.profile, start=args.start, source=args.source, fetch_missing=not args.no_fetch, only=only)
     return 0
+
+
+def _plan_jobs(args: argparse.Namespace):
+    from .config import get_profile
+    from .runs.plan import plan
+
+    notebooks = [n.strip() for n in args.notebooks.split(",")] if getattr(args, "notebooks", None) else None
+    return plan(get_profile(args.profile), args.source, notebooks=notebooks)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from .runs.plan import summary
+
+    jobs = _plan_jobs(args)
+    if args.json:
+        print(json.dumps({"profile": args.profile, "summary": summary(jobs), "jobs": [j.row() for j in jobs]}))
+        return 0
+    for j in jobs:
+        epoch = f" (epoch {j.last_epoch}/{j.max_epochs})" if j.last_epoch else ""
+        est = f" ~{j.est_seconds / 60:.0f} min" if j.est_seconds else ""
+        print(f"{j.status:8s} {j.key or '-':12s} {j.label}{epoch}{est}  [{','.join(j.notebooks)}]")
+    _print_result(summary(jobs), False, width=20)
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .runs.executors import execute, select
+
+    jobs = _plan_jobs(args)
+    todo = select(jobs, args.only)
+    running = [j for j in jobs if j.status == "running"]
+    echo = (lambda line: print(line, file=sys.stderr)) if args.json else print
+    echo(f"plan: {len(jobs)} jobs, {sum(j.status == 'done' for j in jobs)} cached, {len(todo)} to train"
+         + (f", {len(running)} being trained by another process" if running else ""))
+    out = execute(todo, executor=args.executor, scheduler=args.scheduler, workers=args.workers,
+                  threads=args.threads, echo=echo)
+    out |= {"cached": sum(j.status == "done" for j in jobs), "skipped_running": len(running),
+            "blocked": sum(j.status == "blocked" for j in jobs)}
+    if args.json:
+        print(json.dumps({k: v for k, v in out.items() if k != "results"}))
+    else:
+        for f in out["failures"]:
+            print(f"FAILED {f['label']} ({f['key']}): {f['error']}\n  rerun: {f['rerun']}")
+        _print_result({k: v for k, v in out.items() if k not in ("results", "failures")}, False, width=16)
+    return 1 if out["failed"] else 0
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -97,7 +142,12 @@ def _cmd_data_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from .data.fetch import FetchError, fetch_isbi, fetch_lidc_crops, promise12_instructions
+    from .data.fetch import (
+        FetchError,
+        fetch_isbi,
+        fetch_lidc_crops,
+        promise12_instructions,
+    )
 
     if args.which == "promise12":
         ok, text = promise12_instructions()
@@ -148,6 +198,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-fetch", action="store_true", help="never download the LIDC crops (offline runs)")
     r.add_argument("--only", metavar="NN,NN", help="run only these notebooks (number prefixes, e.g. 00,01,10)")
     r.set_defaults(func=_cmd_reproduce)
+
+    def plan_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+        q.add_argument("--source", choices=("auto", *SOURCE_NAMES), default="auto")
+        q.add_argument("--notebooks", metavar="NN,NN", help="only the trainings of these notebooks")
+        q.add_argument("--json", action="store_true", help="machine-readable output")
+
+    pl = sub.add_parser("plan", help="every training the profile's notebooks need, with its cache key and state")
+    plan_args(pl)
+    pl.set_defaults(func=_cmd_plan)
+
+    t = sub.add_parser("train", help="train the plan's missing jobs (locally or on a Dask cluster)")
+    plan_args(t)
+    t.add_argument("--executor", choices=("local", "dask"), default="local")
+    t.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (default: a LocalCluster)")
+    t.add_argument("--workers", type=int, help="LocalCluster worker processes (default: the CPU count)")
+    t.add_argument("--threads", type=int, help="torch threads per job (dask default 1; equal counts give equal weights)")
+    t.add_argument("--only", metavar="PATTERN", help="glob(s) on the run folder or label, comma-separated")
+    t.set_defaults(func=_cmd_train)
 
     d = sub.add_parser("doctor", help="versions, device, cache and data locations")
     d.set_defaults(func=_cmd_doctor)

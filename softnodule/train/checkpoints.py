@@ -64,6 +64,21 @@ def write_result(folder: Path, result: dict[str, Any]) -> Path:
     return atomic_write_text(folder / "result.json", json.dumps(result, indent=1, default=float))
 
 
+def write_progress(folder: Path, epoch: int, max_epochs: int, val_score: float, seconds: float) -> Path:
+    """``progress.json``: the last finished epoch of a run in progress (the plan reads it, never ``last.pt``)."""
+    return atomic_write_text(folder / "progress.json", json.dumps(
+        {"epoch": int(epoch), "max_epochs": int(max_epochs), "val_score": float(val_score),
+         "seconds": round(float(seconds), 2)}))
+
+
+def read_progress(folder: Path) -> dict[str, Any] | None:
+    """`write_progress`'s record, or None (no epoch finished yet, or a run that predates it)."""
+    try:
+        return json.loads((folder / "progress.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def read_result(folder: Path) -> dict[str, Any] | None:
     """The finished run's ``result.json``, or None while the run is missing or incomplete."""
     path = folder / "result.json"

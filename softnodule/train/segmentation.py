@@ -36,25 +36,54 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..config import Profile
+from ..config import Profile, cache_dir
 from ..data.datasets.builder import SoftMaskDataset
-from ..data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays, epoch_batches, flip_augment
+from ..data.datasets.torch_data import (
+    ArraySplits,
+    SegmentationArrays,
+    dataset_arrays,
+    epoch_batches,
+    flip_augment,
+)
+from ..degenerate import degenerate_images, degenerate_summary
 from ..env import resolve_device
-from ..losses import CASGAN_MSE_WEIGHT, GANLoss, SegLossWeights, casgan_mse, dice_loss, soft_mask_l1
+from ..losses import (
+    CASGAN_MSE_WEIGHT,
+    GANLoss,
+    SegLossWeights,
+    casgan_mse,
+    dice_loss,
+    soft_mask_l1,
+)
 from ..metrics import best_threshold, per_image_metrics
 from ..models import PixelDiscriminator, SRSegmenter, build_model, model_spec
-from ..degenerate import degenerate_images, degenerate_summary
-from .checkpoints import (config_hash, load_checkpoint, read_result, restore_rng, rng_state, run_dir,
-                          save_checkpoint, write_result)
+from ..runs.locks import run_lock
+from .checkpoints import (
+    config_hash,
+    load_checkpoint,
+    read_result,
+    restore_rng,
+    rng_state,
+    run_dir,
+    save_checkpoint,
+    write_progress,
+    write_result,
+)
 from .early_stopping import EarlyStopping
-from .fast_path import CACHE_LIMIT_BYTES, teacher_arrays, teacher_cache_bytes, to_model, use_channels_last
+from .fast_path import (
+    CACHE_LIMIT_BYTES,
+    teacher_arrays,
+    teacher_cache_bytes,
+    to_model,
+    use_channels_last,
+)
 from .sr import SRTeacher
-
 
 #: Bump when the segmentation loop changes its result (2: early stopping, fast path, both heads).
 SEG_CODE_VERSION = 2
@@ -280,6 +309,16 @@ def _teacher_outputs(pipeline: SRSegmenter, splits: dict[str, SegmentationArrays
             for k, a in splits.items()}
 
 
+def segmenter_run(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits,
+                  teacher: SRTeacher | None = None) -> tuple[str, Path]:
+    """The cache key and run folder of ``cfg`` on ``dataset`` (with ``teacher``); nothing is created.
+
+    The plan (`softnodule.runs`) uses it to know a job's key and state without training anything.
+    """
+    _, key = _keys(cfg, dataset, teacher)
+    return key, cache_dir() / "segmenters" / f"{cfg.model}-{dataset.manifest['spec']['name']}-{key}"
+
+
 def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teacher: SRTeacher | None = None, *,
                     device: str = "auto", progress: bool = True,
                     on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainedSegmenter:
@@ -291,7 +330,20 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
     seeded per epoch and the optimiser, scheduler, best-so-far weights, stopping state and torch's
     random state are checkpointed every epoch. The test split, when the dataset has one, is read only
     by the authors'-protocol audit (``cfg.audit``), which nothing selects on.
+
+    Only one process trains a key at a time (`softnodule.runs.locks`): a second caller waits for the
+    first and then loads its result.
     """
+    _, folder = segmenter_run(cfg, dataset, teacher)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with run_lock(folder):
+        return _load_or_train(cfg, dataset, teacher, device=device, progress=progress, on_epoch_end=on_epoch_end)
+
+
+def _load_or_train(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teacher: SRTeacher | None, *,
+                   device: str, progress: bool,
+                   on_epoch_end: Callable[[int, dict[str, Any]], None] | None) -> TrainedSegmenter:
+    """`train_segmenter` under its run lock."""
     from tqdm.auto import tqdm
 
     needs_sr, key = _keys(cfg, dataset, teacher)
@@ -382,6 +434,7 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
         if disc is not None:
             state |= {"disc": disc.state_dict(), "opt_d": opt_d.state_dict(), "sched_d": sched_d.state_dict()}
         save_checkpoint(folder / "last.pt", state)
+        write_progress(folder, epoch + 1, cfg.epochs, val_dice, seconds)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 
@@ -399,7 +452,7 @@ def train_segmenter(cfg: SegConfig, dataset: SoftMaskDataset | ArraySplits, teac
               "val_degenerate": degenerate_summary(val_flags),
               "train_seconds": round(seconds, 2), "teacher_cache_seconds": round(cache_seconds, 2),
               "fast_path": {"channels_last": nhwc, "teacher_cached": cached["train"] is not None},
-              "n_train": len(train), "n_val": len(val), "device": dev,
+              "n_train": len(train), "n_val": len(val), "device": dev, "threads": torch.get_num_threads(),
               "ms_per_iter": float(np.mean([h["ms_per_iter"] for h in history])) if history else None,
               "author_protocol": author_protocol(history)}
     write_result(folder, result)

@@ -13,19 +13,29 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..config import Profile
+from ..config import Profile, cache_dir
 from ..data.datasets.sr_pairs import SRImageSet, bicubic_upsample, downsample
 from ..data.datasets.torch_data import epoch_batches, flip_augment
 from ..env import resolve_device
 from ..losses import SRGeneratorLoss, SRLossWeights, make_perceptual_loss
 from ..models import SRDiscriminator, SRGenerator
-from .checkpoints import (config_hash, load_checkpoint, read_result, restore_rng, rng_state, run_dir,
-                          save_checkpoint, write_result)
+from ..runs.locks import run_lock
+from .checkpoints import (
+    config_hash,
+    load_checkpoint,
+    read_result,
+    restore_rng,
+    rng_state,
+    save_checkpoint,
+    write_progress,
+    write_result,
+)
 
 
 @dataclass(frozen=True)
@@ -109,13 +119,32 @@ def train_sr(cfg: SRConfig, train: SRImageSet, heldout: SRImageSet, *, device: s
     The run folder is keyed by ``cfg`` and the images' digest: a finished run is loaded, an
     interrupted one resumes after its last completed epoch (same result as an uninterrupted run).
     """
-    from tqdm.auto import tqdm
 
     if len(train) < cfg.batch_size:
         raise ValueError(f"SR pretraining needs at least batch_size={cfg.batch_size} images, got {len(train)}")
     perceptual, notice = make_perceptual_loss()
-    key = config_hash(cfg, images_digest(train), images_digest(heldout), {"perceptual": perceptual is not None})
-    folder = run_dir("sr", f"srgan-x{cfg.factor}", key)
+    key, folder = sr_run(cfg, train, heldout, perceptual=perceptual is not None)
+    folder.mkdir(parents=True, exist_ok=True)
+    with run_lock(folder):
+        return _load_or_train_sr(cfg, train, heldout, key, folder, perceptual, notice, device=device,
+                                 progress=progress, on_epoch_end=on_epoch_end)
+
+
+def sr_run(cfg: SRConfig, train: SRImageSet, heldout: SRImageSet, *, perceptual: bool | None = None
+           ) -> tuple[str, Path]:
+    """The SR teacher's cache key and run folder (nothing created); ``perceptual`` None: as `train_sr` decides."""
+    if perceptual is None:
+        perceptual = make_perceptual_loss()[0] is not None
+    key = config_hash(cfg, images_digest(train), images_digest(heldout), {"perceptual": perceptual})
+    return key, cache_dir() / "sr" / f"srgan-x{cfg.factor}-{key}"
+
+
+def _load_or_train_sr(cfg: SRConfig, train: SRImageSet, heldout: SRImageSet, key: str, folder: Path, perceptual,
+                      notice: str, *, device: str, progress: bool,
+                      on_epoch_end: Callable[[int, dict[str, Any]], None] | None) -> SRTeacher:
+    """`train_sr` under its run lock."""
+    from tqdm.auto import tqdm
+
     dev = resolve_device(device)
     torch.manual_seed(cfg.seed)
     gen = SRGenerator(cfg.factor, cfg.width, cfg.n_blocks, residual=cfg.residual)
@@ -174,6 +203,7 @@ def train_sr(cfg: SRConfig, train: SRImageSet, heldout: SRImageSet, *, device: s
                                              "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                                              "rng": rng_state(), "epoch": epoch, "history": history,
                                              "seconds": seconds})
+        write_progress(folder, epoch + 1, cfg.epochs, float(row.get("heldout_psnr", float("nan"))), seconds)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 

@@ -1,0 +1,205 @@
+"""Run a plan's missing jobs: here, one after another (``local``), or on a Dask cluster (``dask``).
+
+Both executors call the same `jobs.run_job`, so a job trains through the notebooks' own cached, locked,
+resumable functions and writes only into the content-addressed cache (atomically: ``result.json`` last).
+
+* ``local``: in this process, in plan order (the SR teacher first).
+* ``dask``: a `distributed.LocalCluster` (``workers`` processes, one thread each) or a running scheduler
+  (``scheduler="tcp://host:8786"``, e.g. one started by dask-jobqueue on SLURM; see docs/cluster.md).
+  Workers with a ``GPU`` resource get one job per GPU (``resources={"GPU": 1}``). A killed worker's job is
+  retried on another worker (``retries``) and resumes from its last finished epoch; the run lock makes sure
+  two workers, or two commands, never train one key at once.
+
+Weights depend on the number of threads a job uses (float sums in another order): jobs run with
+``threads`` threads (Dask: 1 per worker by default), and equal thread counts give bit-identical weights on
+either executor.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..config import cache_dir
+from ..train.checkpoints import read_progress
+from .jobs import Job, run_job
+
+EXECUTORS: tuple[str, ...] = ("local", "dask")
+Printer = Callable[[str], None]
+
+
+class SchedulerUnreachable(RuntimeError):
+    """The Dask scheduler address could not be reached."""
+
+
+class CacheNotShared(RuntimeError):
+    """A Dask worker does not see this process's cache (a cluster needs a shared filesystem)."""
+
+
+def select(jobs: Sequence[Job], only: str | None = None) -> list[Job]:
+    """Jobs to run: todo or partial, matching ``only`` (glob on the run folder or the label, comma-separated)."""
+    pats = [p.strip() for p in only.split(",")] if only else []
+
+    def match(j: Job) -> bool:
+        return not pats or any(fnmatch.fnmatch(j.folder, p) or fnmatch.fnmatch(Path(j.folder).name, p)
+                               or fnmatch.fnmatch(j.label, p) for p in pats)
+
+    return [j for j in jobs if j.status in ("todo", "partial") and match(j)]
+
+
+def _rerun_hint(job: Job) -> str:
+    return f"softnodule train --only '{Path(job.folder).name}' (profile and source as before)"
+
+
+def _failure(job: Job, exc: BaseException) -> dict[str, Any]:
+    return {"key": job.key, "label": job.label, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+            "rerun": _rerun_hint(job)}
+
+
+def run_local(jobs: Sequence[Job], *, threads: int | None = None, echo: Printer = print) -> list[dict[str, Any]]:
+    """Train ``jobs`` here, one after another; a failed job is reported and the rest go on."""
+    out = []
+    for i, job in enumerate(_ordered(jobs), 1):
+        echo(f"[{i}/{len(jobs)}] start {job.label} ({job.key})")
+        try:
+            res = run_job(job.row(), threads=threads)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, the plan goes on
+            res = _failure(job, exc)
+            echo(f"[{i}/{len(jobs)}] FAILED {job.label}: {res['error']}; rerun: {res['rerun']}")
+        else:
+            echo(f"[{i}/{len(jobs)}] done {job.label} in {res['seconds']:.0f} s "
+                 f"(best epoch {res['best_epoch']}, stopped {res['stopped_epoch']}, {res['stop_reason']})")
+        out.append(res)
+    return out
+
+
+def _ordered(jobs: Sequence[Job]) -> list[Job]:
+    """The SR teacher first: every SR model reads it."""
+    return sorted(jobs, key=lambda j: j.kind != "sr_teacher")
+
+
+def _check_worker_cache(path: str, token: str) -> str:
+    """Runs on a worker: the cache is there and holds the client's token file."""
+    p = Path(path)
+    if not (p / f".cluster-check-{token}").exists():
+        raise CacheNotShared(f"worker on {os.uname().nodename} cannot see the cache {path} (or it is another "
+                             "directory there); put SOFTNODULE_CACHE on a filesystem every worker mounts")
+    return os.uname().nodename
+
+
+def connect(scheduler: str | None = None, workers: int | None = None, *, threads: int = 1, timeout: float = 10.0):
+    """A Dask client: to ``scheduler`` if given, else to a new LocalCluster of ``workers`` processes."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=f"{timeout}s")
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one "
+                                       "(`dask scheduler`, or dask-jobqueue: see docs/cluster.md) or use "
+                                       "--executor local") from exc
+    cluster = LocalCluster(n_workers=workers or max((os.cpu_count() or 2), 1), threads_per_worker=threads,
+                           processes=True, dashboard_address=None)
+    return Client(cluster)
+
+
+def check_cache(client, root: Path | None = None) -> list[str]:
+    """Every worker sees this process's cache (a token file written here, read there); their host names."""
+    root = root or cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex
+    flag = root / f".cluster-check-{token}"
+    flag.write_text("softnodule")
+    try:
+        hosts = client.run(_check_worker_cache, str(root), token)
+    finally:
+        flag.unlink(missing_ok=True)
+    return sorted(set(hosts.values()))
+
+
+def _worker_job(row: dict[str, Any], threads: int | None, env: dict[str, str]) -> dict[str, Any]:
+    os.environ.update(env)  # the client's cache and data paths
+    return run_job(row, threads=threads)
+
+
+def run_dask(jobs: Sequence[Job], *, client, threads: int | None = 1, retries: int = 2, poll: float = 5.0,
+             echo: Printer = print, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Train ``jobs`` on the client's workers (the SR teacher first); one line per job event and epoch."""
+    from distributed import as_completed
+
+    env = env if env is not None else {k: v for k, v in os.environ.items() if k.startswith("SOFTNODULE_")}
+    gpu = any("GPU" in (w.get("resources") or {}) for w in client.scheduler_info()["workers"].values())
+    res = {"GPU": 1} if gpu else None
+    ordered = _ordered(jobs)
+    first = [j for j in ordered if j.kind == "sr_teacher"]
+    out: list[dict[str, Any]] = []
+    for batch in (first, [j for j in ordered if j.kind != "sr_teacher"]):
+        if not batch:
+            continue
+        futures = {client.submit(_worker_job, j.row(), threads, env, key=f"train-{j.key}", retries=retries,
+                                 resources=res, pure=False): j for j in batch}
+        for j in batch:
+            echo(f"queued {j.label} ({j.key})")
+        seen: dict[str, int] = {}
+        pending = as_completed(list(futures))
+        root = cache_dir()
+        while True:
+            done_any = False
+            for fut in pending.next_batch(block=False) if pending.has_ready() else []:
+                done_any = True
+                job = futures[fut]
+                try:
+                    r = fut.result()
+                except Exception as exc:  # noqa: BLE001 - reported; the rest of the plan goes on
+                    r = _failure(job, exc)
+                    echo(f"FAILED {job.label}: {r['error']}; rerun: {r['rerun']}")
+                else:
+                    echo(f"done {job.label} in {r['seconds']:.0f} s (best epoch {r['best_epoch']}, "
+                         f"stopped {r['stopped_epoch']}, {r['stop_reason']})")
+                out.append(r)
+            if pending.is_empty():
+                break
+            for fut, job in futures.items():  # epoch lines from the shared cache's progress files
+                if fut.done():
+                    continue
+                p = read_progress(root / job.folder)
+                if p and seen.get(job.key) != p["epoch"]:
+                    seen[job.key] = p["epoch"]
+                    echo(f"epoch {p['epoch']}/{p['max_epochs']} {job.label}: val {p['val_score']:.4f}")
+            if not done_any:
+                time.sleep(poll)
+    return out
+
+
+def execute(jobs: Sequence[Job], *, executor: str = "local", scheduler: str | None = None,
+            workers: int | None = None, threads: int | None = None, echo: Printer = print) -> dict[str, Any]:
+    """Run ``jobs`` (already `select`-ed) on ``executor``; counts and wall time for ``--json``."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    t0 = time.perf_counter()
+    if not jobs:  # nothing to train: no cluster is started
+        return {"executor": executor, "trained": 0, "failed": 0, "failures": [], "wall_seconds": 0.0, "results": []}
+    if executor == "local":
+        results = run_local(jobs, threads=threads, echo=echo)
+        where = "local"
+    else:
+        client = connect(scheduler, workers, threads=1)
+        try:
+            hosts = check_cache(client)
+            n = len(client.scheduler_info()["workers"])
+            echo(f"dask: {n} workers on {', '.join(hosts)}; cache {cache_dir()}")
+            results = run_dask(jobs, client=client, threads=threads or 1, echo=echo)
+            where = f"dask ({n} workers)"
+        finally:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None and scheduler is None:
+                cluster.close()
+    failed = [r for r in results if r["status"] == "failed"]
+    return {"executor": where, "trained": len(results) - len(failed), "failed": len(failed),
+            "failures": failed, "wall_seconds": round(time.perf_counter() - t0, 1), "results": results}

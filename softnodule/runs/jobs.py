@@ -1,0 +1,233 @@
+"""A training a profile needs, as a job: its cache key, what it trains, its state, and how to run it anywhere.
+
+A `Job` carries *coordinates* (profile, image source, dataset, variant, seed, config overrides), plain
+JSON, not tensors: any process that sees the same cache (a Dask worker on another machine included)
+rebuilds the same inputs from them with `segmenter_inputs` / `teacher_inputs` and trains through the
+very function the notebooks call (`train_segmenter`, `train_sr`). A job checks that the key it rebuilt is
+the key the plan computed, so a worker with other data or code fails loudly instead of training
+something else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..config import Profile
+from ..train.checkpoints import read_progress, read_result
+from .locks import holder, lock_path
+
+#: job states, in the order a summary lists them
+STATUSES: tuple[str, ...] = ("done", "running", "partial", "todo", "blocked")
+
+
+@dataclass
+class Job:
+    """One training of a profile's plan.
+
+    Attributes
+    ----------
+    key : str
+        The run's cache key (content hash of its config, data and teacher); ``""`` while blocked.
+    kind : str
+        ``"segmenter"`` or ``"sr_teacher"``.
+    folder : str
+        The run folder (relative to the cache) where its checkpoints and result live.
+    label : str
+        What it trains, for people.
+    coords : dict
+        How to rebuild its inputs (JSON-able; see `segmenter_inputs`).
+    notebooks : list of str
+        The notebooks (number prefixes) that read the run.
+    status : str
+        One of `STATUSES`: done, running (its lock is held), partial (stopped after ``last_epoch``), todo,
+        blocked (waits for ``after``).
+    """
+
+    key: str
+    kind: str
+    folder: str
+    label: str
+    coords: dict[str, Any]
+    notebooks: list[str] = field(default_factory=list)
+    status: str = "todo"
+    last_epoch: int | None = None
+    max_epochs: int | None = None
+    est_seconds: float | None = None
+    after: list[str] = field(default_factory=list)
+    note: str = ""
+
+    def row(self) -> dict[str, Any]:
+        """JSON-able record (`softnodule plan --json`)."""
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------- coordinates -> inputs
+
+
+def profile_dict(profile: Profile) -> dict[str, Any]:
+    """A profile as JSON-able coordinates (tests use modified profiles, so the name is not enough)."""
+    return profile.as_dict()
+
+
+def profile_from(d: dict[str, Any]) -> Profile:
+    """Inverse of `profile_dict` (JSON turns tuples into lists)."""
+    return Profile(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def _frozen(d: dict[str, Any]) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items()))
+
+
+@lru_cache(maxsize=8)
+def _context(profile_items: tuple, source: str):
+    from ..experiments.engine.notebook_data import NotebookData
+
+    return NotebookData(profile_from(dict(profile_items)), source, progress=False)
+
+
+def job_data(coords: dict[str, Any]):
+    """The notebook data (profile, source, datasets, index) of a job, loaded once per process."""
+    return _context(_frozen(coords["profile"]), coords["source"])
+
+
+def dataset_of(coords: dict[str, Any]):
+    """The base dataset a job trains on (``"lnsm"`` or ``"lidc"``), from the cache (built if missing)."""
+    data = job_data(coords)
+    if coords["dataset"] not in ("lnsm", "lidc"):
+        raise ValueError(f"unknown dataset {coords['dataset']!r} in job coordinates; expected 'lnsm' or 'lidc'")
+    return getattr(data, coords["dataset"])
+
+
+def teacher_inputs(coords: dict[str, Any]):
+    """``(SRConfig, train images, held-out images)`` of the profile's SR teacher (as notebook 02 builds them)."""
+    from ..data.datasets.sr_pairs import sr_training_sets
+    from ..train.sr import SRConfig
+
+    data = job_data(coords)
+    p = data.profile
+    cfg = SRConfig.for_profile(p)
+    train, held = sr_training_sets([data.lnsm, data.lidc], data.index, n_phantom=p.sr_images, size=p.sr_hr_size,
+                                   seed=cfg.seed, use_real=True, progress=False)
+    return cfg, train, held
+
+
+@lru_cache(maxsize=8)
+def _teacher(profile_items: tuple, source: str):
+    from ..train.sr import train_sr
+
+    coords = {"profile": dict(profile_items), "source": source}
+    return train_sr(*teacher_inputs(coords), progress=False)
+
+
+def teacher_of(coords: dict[str, Any]):
+    """The profile's trained SR teacher (loaded from the cache; trained here if missing)."""
+    return _teacher(_frozen(coords["profile"]), coords["source"])
+
+
+def segmenter_inputs(coords: dict[str, Any], teacher=None):
+    """``(SegConfig, dataset, teacher)`` of a segmenter job, exactly as the table notebooks build them."""
+    from ..experiments.engine.table_runs import VARIANTS, target_dataset, variant_config
+    from ..models.registry import model_spec
+
+    p = profile_from(coords["profile"])
+    v = VARIANTS[coords["variant"]]
+    cfg = replace(variant_config(v, p, int(coords["seed"])), **coords.get("config", {}))
+    base = dataset_of(coords)
+    data = target_dataset(base, v.target) if model_spec(v.model).soft_mask_loss else base
+    needs_sr = model_spec(v.model).needs_sr
+    return cfg, data, (teacher if teacher is not None else teacher_of(coords)) if needs_sr else None
+
+
+# --------------------------------------------------------------------------- state
+
+
+def state_of(folder: Path) -> tuple[str, int | None]:
+    """``(status, last finished epoch)`` of a run folder, from its files and its lock (nothing is loaded)."""
+    if read_result(folder) is not None:
+        return "done", None
+    progress = read_progress(folder) if folder.exists() else None
+    epoch = progress["epoch"] if progress else None
+    if _locked(folder):
+        return "running", epoch
+    if progress or (folder / "last.pt").exists():
+        return "partial", epoch
+    return "todo", None
+
+
+def _locked(folder: Path) -> bool:
+    from filelock import FileLock, Timeout
+
+    path = lock_path(folder)
+    if not path.exists():
+        return False
+    probe = FileLock(path, is_singleton=True, thread_local=False)
+    if probe.is_locked:  # held by this very process
+        return True
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        return True
+    probe.release()
+    return False
+
+
+def refresh(job: Job, root: Path) -> Job:
+    """Re-read a job's state from the cache at ``root``."""
+    if job.status == "blocked":
+        return job
+    job.status, job.last_epoch = state_of(root / job.folder)
+    if job.status == "running":
+        who = holder(root / job.folder) or {}
+        job.note = f"locked by host {who.get('host', '?')} pid {who.get('pid', '?')}"
+    return job
+
+
+# --------------------------------------------------------------------------- running one job
+
+
+class KeyMismatch(RuntimeError):
+    """A worker rebuilt a job whose key differs from the plan's (other data, code or profile)."""
+
+
+def run_job(job_row: dict[str, Any], *, threads: int | None = None, device: str = "auto") -> dict[str, Any]:
+    """Train one job from its plan record (in this process); returns ``{"key", "status", "seconds", ...}``.
+
+    Picklable entry point for every executor. ``threads`` sets torch's thread count for the job. A key
+    that differs from the plan's raises `KeyMismatch` before anything is trained.
+    """
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    t0 = time.perf_counter()
+    coords, kind = job_row["coords"], job_row["kind"]
+    if kind == "sr_teacher":
+        from ..train.sr import sr_run, train_sr
+
+        inputs = teacher_inputs(coords)
+        key = sr_run(*inputs)[0]
+        _check(key, job_row)
+        result = train_sr(*inputs, device=device, progress=False).result
+    elif kind == "segmenter":
+        from ..train.segmentation import segmenter_run, train_segmenter
+
+        cfg, data, teacher = segmenter_inputs(coords)
+        _check(segmenter_run(cfg, data, teacher)[0], job_row)
+        result = train_segmenter(cfg, data, teacher, device=device, progress=False).result
+    else:
+        raise ValueError(f"unknown job kind {kind!r}")
+    return {"key": job_row["key"], "label": job_row["label"], "status": "done",
+            "seconds": round(time.perf_counter() - t0, 1), "best_epoch": result.get("best_epoch"),
+            "stopped_epoch": result.get("stopped_epoch"), "stop_reason": result.get("stop_reason")}
+
+
+def _check(key: str, job_row: dict[str, Any]) -> None:
+    if key != job_row["key"]:
+        raise KeyMismatch(f"job {job_row['label']!r}: this process computes key {key}, the plan says "
+                          f"{job_row['key']}: its data, code or cache differ from the planner's (same commit? same "
+                          "SOFTNODULE_CACHE and data paths?); re-plan on this machine")

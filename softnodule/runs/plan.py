@@ -1,0 +1,190 @@
+"""The plan: every training a profile's notebooks need, as jobs keyed by their cache keys.
+
+`plan` walks the same building blocks the notebooks call (the table modules' ``VARIANT_NAMES`` and
+``claim_variants``, `table_runs.seeds_for`, `table_runs.variant_config`, the SR teacher's inputs) and
+computes each run's key WITHOUT training: a job is ``done`` (its result is cached), ``running`` (another
+process holds its lock), ``partial`` (stopped after ``last_epoch``; it resumes), ``todo``, or ``blocked``
+when it depends on a decision taken on validation numbers that do not exist yet (Table I/II's best
+baseline: its extra seeds are known once every baseline's seed 0 has trained).
+
+Covered: the SR teacher (02), DSNet Tables I-V and the conference ablation (04-07, 11), Table VIII and
+the fast-path check (09), the walk-through runs of 03 and 10 (the same runs as the tables' seed 0).
+Not yet planned: CasGAN (12; its lr sweep, depth rule and cascade priors are decided inside the notebook),
+Table VII's ISBI folds (08) and LGAN (14); those notebooks still train what they miss themselves, through
+the same cached, locked training functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from ..config import Profile, cache_dir
+from .jobs import Job, profile_dict, refresh, segmenter_inputs, teacher_inputs
+
+#: notebooks the plan covers, and the ones whose trainings happen inside the notebook for now
+PLANNED_NOTEBOOKS: tuple[str, ...] = ("02", "03", "04", "05", "06", "07", "09", "10", "11")
+UNPLANNED_NOTEBOOKS: tuple[str, ...] = ("08", "12", "14")
+
+
+def _dsnet_tables() -> list[tuple[str, ModuleType, tuple[str, ...]]]:
+    """(notebook, table module, columns) exactly as the table notebooks call ``nb.run``."""
+    from ..experiments.dsnet import (
+        table1_lnsm,
+        table2_lidc,
+        table3_ablation,
+        table3_conference,
+        table4_soft_labels,
+        table5_drtm,
+    )
+
+    both = ("lnsm", "lidc")
+    return [("04", table1_lnsm, ("lnsm",)), ("05", table3_ablation, both), ("05", table3_conference, both),
+            ("06", table4_soft_labels, both), ("07", table5_drtm, both), ("11", table2_lidc, ("lidc",))]
+
+
+@dataclass(frozen=True)
+class TeacherRef:
+    """What a segmenter's cache key needs of the SR teacher (its key and factor), before it is trained."""
+
+    key: str
+    config: Any
+
+
+@dataclass(frozen=True)
+class _Finished:
+    """A finished run's result, enough for a validation decision (`comparison.best_baseline`)."""
+
+    result: dict[str, Any]
+
+
+class _Planner:
+    def __init__(self, profile: Profile, source: str) -> None:
+        self.profile, self.source = profile, source
+        self.base = {"profile": profile_dict(profile), "source": source}
+        self.root = cache_dir()
+        self.jobs: dict[str, Job] = {}
+        self.teacher: TeacherRef | None = None
+
+    def add(self, job: Job, notebook: str) -> Job:
+        have = self.jobs.get(job.key or job.label)
+        if have is None:
+            have = self.jobs[job.key or job.label] = refresh(job, self.root)
+        if notebook not in have.notebooks:
+            have.notebooks.append(notebook)
+        return have
+
+    def sr_teacher(self, notebook: str = "02") -> Job:
+        from ..train.sr import sr_run
+
+        cfg, train, held = teacher_inputs(self.base)
+        key, folder = sr_run(cfg, train, held)
+        self.teacher = TeacherRef(key, cfg)
+        job = Job(key, "sr_teacher", str(folder.relative_to(self.root)), f"SR teacher x{cfg.factor}",
+                  dict(self.base), max_epochs=cfg.epochs)
+        return self.add(job, notebook)
+
+    def segmenter(self, notebook: str, dataset: str, variant: str, seed: int, label: str = "",
+                  **config: Any) -> Job:
+        from ..train.segmentation import segmenter_run
+
+        coords = {**self.base, "dataset": dataset, "variant": variant, "seed": int(seed), "config": config}
+        cfg, data, teacher = segmenter_inputs(coords, teacher=self.teacher)
+        key, folder = segmenter_run(cfg, data, teacher)
+        extra = "".join(f", {k}={v}" for k, v in config.items())
+        job = Job(key, "segmenter", str(folder.relative_to(self.root)),
+                  label or f"{variant} on {dataset}, seed {seed}{extra}", coords, max_epochs=cfg.epochs)
+        return self.add(job, notebook)
+
+    def finished(self, job: Job) -> _Finished | None:
+        from ..train.checkpoints import read_result
+
+        result = read_result(self.root / job.folder)
+        return _Finished(result) if result is not None else None
+
+
+def plan(profile: Profile, source: str | None = "auto", *, notebooks: Iterable[str] | None = None) -> list[Job]:
+    """Every training the profile's planned notebooks need (see the module docstring), with its state.
+
+    ``notebooks``: restrict to these number prefixes. The datasets are loaded from the cache (built first
+    when missing, as the notebooks would); nothing is trained.
+    """
+    from ..data.sources import default_source
+    from ..experiments.engine.table_runs import seeds_for
+
+    wanted = set(notebooks) if notebooks is not None else set(PLANNED_NOTEBOOKS)
+    pl = _Planner(profile, default_source(source))
+    teacher_job = pl.sr_teacher()
+    if "02" not in wanted:
+        teacher_job.notebooks.remove("02")
+    for nb, table, columns in _dsnet_tables():
+        if nb not in wanted:
+            continue
+        for column in columns:
+            claim = table.claim_variants(column)
+            runs = {v: [pl.segmenter(nb, column, v, s) for s in seeds_for(v, profile, claim)]
+                    for v in table.VARIANT_NAMES}
+            extra = getattr(table, "extra_claim_variants", None)
+            if extra is None:
+                continue
+            finished = {v: [pl.finished(j) for j in js] for v, js in runs.items()}
+            if all(f is not None for fs in finished.values() for f in fs):
+                for v in extra(finished):
+                    for s in seeds_for(v, profile, {v}):
+                        pl.segmenter(nb, column, v, s)
+            else:
+                waiting = [j.key for js in runs.values() for j in js if j.status != "done"]
+                label = f"{table.CSV} {column}: the best baseline's extra seeds {tuple(profile.claim_seeds)}"
+                blocked = Job("", "segmenter", "", label, {**pl.base, "dataset": column}, status="blocked",
+                              after=waiting, note="chosen on VALIDATION Dice once every row's first runs are done")
+                pl.add(blocked, nb)
+    if "09" in wanted:
+        from ..experiments.dsnet.table8_inference_time import VARIANT_NAMES as T8
+
+        for v in T8:
+            for s in seeds_for(v, profile):
+                pl.segmenter("09", "lnsm", v, s)
+        for s in profile.claim_seeds:  # the fast-path check: the tables' fast runs and the reference path
+            pl.segmenter("09", "lidc", "dsnet", s)
+            pl.segmenter("09", "lidc", "dsnet", s, fast=False)
+    for nb, models in (("03", ("unet", "dsnet")), ("10", ("dsnet",))):
+        if nb in wanted:  # dsnet.training.train_models: SegConfig.for_profile(model, profile, seed=0)
+            for m in models:
+                pl.segmenter(nb, "lnsm", m, 0, epochs=profile.epochs)
+    jobs = list(pl.jobs.values())
+    _estimate(jobs)
+    return jobs
+
+
+def _estimate(jobs: Sequence[Job]) -> None:
+    """Fill ``est_seconds`` from finished runs of the same model and dataset (mean train time), else None."""
+    import json
+
+    root = cache_dir()
+    seen: dict[tuple[str, str], list[float]] = {}
+    for j in jobs:
+        if j.kind != "segmenter" or j.status != "done":
+            continue
+        try:
+            r = json.loads((root / j.folder / "result.json").read_text())
+        except (OSError, ValueError):
+            continue
+        seen.setdefault((j.coords["variant"], j.coords["dataset"]), []).append(float(r.get("train_seconds", 0)))
+    for j in jobs:
+        if j.kind == "segmenter" and j.status != "done" and j.status != "blocked":
+            t = seen.get((j.coords["variant"], j.coords["dataset"]))
+            if t:
+                frac = 1.0 - (j.last_epoch or 0) / max(j.max_epochs or 1, 1)
+                j.est_seconds = round(sum(t) / len(t) * max(frac, 0.1), 1)
+
+
+def summary(jobs: Sequence[Job]) -> dict[str, Any]:
+    """Counts per status, the remaining estimate, and what the plan does not cover."""
+    counts = {s: sum(j.status == s for j in jobs) for s in ("done", "running", "partial", "todo", "blocked")}
+    todo = [j for j in jobs if j.status in ("partial", "todo")]
+    known = [j.est_seconds for j in todo if j.est_seconds is not None]
+    return {"jobs": len(jobs), **counts, "est_remaining_hours": round(sum(known) / 3600, 2) if known else None,
+            "est_known_for": f"{len(known)} of {len(todo)} remaining jobs",
+            "planned_notebooks": list(PLANNED_NOTEBOOKS), "not_planned": list(UNPLANNED_NOTEBOOKS)}
