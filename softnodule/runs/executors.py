@@ -61,20 +61,25 @@ def _failure(job: Job, exc: BaseException) -> dict[str, Any]:
             "rerun": _rerun_hint(job)}
 
 
+def _settle(job: Job, call: Callable[[], dict[str, Any]], echo: Printer, prefix: str = "") -> dict[str, Any]:
+    """Run ``call`` for ``job``; print its done / FAILED line; a failure becomes a record, never a raise."""
+    try:
+        r = call()
+    except Exception as exc:  # noqa: BLE001 - every failure is reported, the plan goes on
+        r = _failure(job, exc)
+        echo(f"{prefix}FAILED {job.label}: {r['error']}; rerun: {r['rerun']}")
+    else:
+        echo(f"{prefix}done {job.label} in {r['seconds']:.0f} s (best epoch {r['best_epoch']}, "
+             f"stopped {r['stopped_epoch']}, {r['stop_reason']})")
+    return r
+
+
 def run_local(jobs: Sequence[Job], *, threads: int | None = None, echo: Printer = print) -> list[dict[str, Any]]:
     """Train ``jobs`` here, one after another; a failed job is reported and the rest go on."""
     out = []
     for i, job in enumerate(_ordered(jobs), 1):
         echo(f"[{i}/{len(jobs)}] start {job.label} ({job.key})")
-        try:
-            res = run_job(job.row(), threads=threads)
-        except Exception as exc:  # noqa: BLE001 - every failure is reported, the plan goes on
-            res = _failure(job, exc)
-            echo(f"[{i}/{len(jobs)}] FAILED {job.label}: {res['error']}; rerun: {res['rerun']}")
-        else:
-            echo(f"[{i}/{len(jobs)}] done {job.label} in {res['seconds']:.0f} s "
-                 f"(best epoch {res['best_epoch']}, stopped {res['stopped_epoch']}, {res['stop_reason']})")
-        out.append(res)
+        out.append(_settle(job, lambda job=job: run_job(job.row(), threads=threads), echo, f"[{i}/{len(jobs)}] "))
     return out
 
 
@@ -152,16 +157,7 @@ def run_dask(jobs: Sequence[Job], *, client, threads: int | None = 1, retries: i
             done_any = False
             for fut in pending.next_batch(block=False) if pending.has_ready() else []:
                 done_any = True
-                job = futures[fut]
-                try:
-                    r = fut.result()
-                except Exception as exc:  # noqa: BLE001 - reported; the rest of the plan goes on
-                    r = _failure(job, exc)
-                    echo(f"FAILED {job.label}: {r['error']}; rerun: {r['rerun']}")
-                else:
-                    echo(f"done {job.label} in {r['seconds']:.0f} s (best epoch {r['best_epoch']}, "
-                         f"stopped {r['stopped_epoch']}, {r['stop_reason']})")
-                out.append(r)
+                out.append(_settle(futures[fut], fut.result, echo))
             if pending.is_empty():
                 break
             for fut, job in futures.items():  # epoch lines from the shared cache's progress files

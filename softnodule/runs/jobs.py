@@ -19,7 +19,7 @@ from typing import Any
 
 from ..config import Profile
 from ..train.checkpoints import read_progress, read_result
-from .locks import holder, lock_path
+from .locks import holder, is_held
 
 #: job states, in the order a summary lists them
 STATUSES: tuple[str, ...] = ("done", "running", "partial", "todo", "blocked")
@@ -131,14 +131,13 @@ def teacher_of(coords: dict[str, Any]):
 
 def segmenter_inputs(coords: dict[str, Any], teacher=None):
     """``(SegConfig, dataset, teacher)`` of a segmenter job, exactly as the table notebooks build them."""
-    from ..experiments.engine.table_runs import VARIANTS, target_dataset, variant_config
+    from ..experiments.engine.table_runs import VARIANTS, variant_config, variant_dataset
     from ..models.registry import model_spec
 
     p = profile_from(coords["profile"])
     v = VARIANTS[coords["variant"]]
     cfg = replace(variant_config(v, p, int(coords["seed"])), **coords.get("config", {}))
-    base = dataset_of(coords)
-    data = target_dataset(base, v.target) if model_spec(v.model).soft_mask_loss else base
+    data = variant_dataset(v, dataset_of(coords))
     needs_sr = model_spec(v.model).needs_sr
     return cfg, data, (teacher if teacher is not None else teacher_of(coords)) if needs_sr else None
 
@@ -152,28 +151,11 @@ def state_of(folder: Path) -> tuple[str, int | None]:
         return "done", None
     progress = read_progress(folder) if folder.exists() else None
     epoch = progress["epoch"] if progress else None
-    if _locked(folder):
+    if is_held(folder):
         return "running", epoch
     if progress or (folder / "last.pt").exists():
         return "partial", epoch
     return "todo", None
-
-
-def _locked(folder: Path) -> bool:
-    from filelock import FileLock, Timeout
-
-    path = lock_path(folder)
-    if not path.exists():
-        return False
-    probe = FileLock(path, is_singleton=True, thread_local=False)
-    if probe.is_locked:  # held by this very process
-        return True
-    try:
-        probe.acquire(timeout=0)
-    except Timeout:
-        return True
-    probe.release()
-    return False
 
 
 def refresh(job: Job, root: Path) -> Job:

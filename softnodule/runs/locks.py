@@ -45,6 +45,22 @@ def holder(folder: Path) -> dict | None:
         return None
 
 
+def is_held(folder: Path) -> bool:
+    """Whether some process (this one included) holds the run's lock now; probes without taking it for long."""
+    path = lock_path(folder)
+    if not path.exists():
+        return False
+    probe = FileLock(path, is_singleton=True, thread_local=False)
+    if probe.is_locked:  # held by this very process
+        return True
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        return True
+    probe.release()
+    return False
+
+
 @contextmanager
 def run_lock(folder: Path, *, blocking: bool = True, timeout: float | None = None) -> Iterator[None]:
     """Hold the lock of the run in ``folder`` for the ``with`` block.

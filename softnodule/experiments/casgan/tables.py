@@ -59,7 +59,8 @@ from ...train.segmentation import TrainedSegmenter, evaluate, predict, train_seg
 from ..dsnet.table7_generalization import DATASET_LABELS, slice_counts
 from ..engine.claims import Claim, claim_rows
 from ..engine.table_runs import (VARIANTS, Variant, degenerate_columns, display_rows, metric_rows, run_columns,
-                                 score_columns, seeds_for, table_provenance, target_dataset, variant_config)
+                                 score_columns, seeds_for, table_provenance, variant_config,
+                                 variant_dataset)
 from ..engine.trivial import trivial_evaluations, trivial_rows
 from .paper_numbers import TABLE1, TABLE3, TABLE3_LITERATURE, TABLE4
 
@@ -180,7 +181,7 @@ def train_at(name: str, lr: float, profile: Profile, dataset: SoftMaskDataset | 
              seeds: Sequence[int], progress: bool = True, extra_sr_steps: bool = True) -> list[TrainedSegmenter]:
     """Load or train variant ``name`` at ``lr`` for every seed (target data as in `train_variants`)."""
     v = lr_variant(name, lr, extra_sr_steps)
-    data = target_dataset(dataset, v.target) if model_spec(v.model).soft_mask_loss else dataset
+    data = variant_dataset(v, dataset)
     return [train_segmenter(variant_config(v, profile, s), data, teacher, progress=progress) for s in seeds]
 
 

@@ -18,16 +18,16 @@ The test split is not read here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from ...config import Profile
 from ...data.datasets.torch_data import dataset_arrays
-from ...models.registry import model_spec
 from ...train.segmentation import TrainedSegmenter, evaluate, train_segmenter
 from ..engine.evidence import paired_difference, row_stats
-from ..engine.table_runs import VARIANTS, run_columns, target_dataset, variant_config
+from ..engine.table_runs import VARIANTS, run_columns, variant_config, variant_dataset
 
 #: Dice points the fast path may lose before it counts as worse (below the papers' smallest claimed
 #: effects, 0.5-1.7 points, would be ideal; 1 point is what a quick-profile validation set can resolve)
@@ -39,7 +39,7 @@ def path_runs(name: str, profile: Profile, dataset, teacher=None, *, seeds: Sequ
               progress: bool = True) -> dict[str, list[TrainedSegmenter]]:
     """Variant ``name`` trained on the fast path (the tables' runs) and on the reference path, every seed."""
     v = VARIANTS[name]
-    data = target_dataset(dataset, v.target) if model_spec(v.model).soft_mask_loss else dataset  # as train_variants
+    data = variant_dataset(v, dataset)
     out: dict[str, list[TrainedSegmenter]] = {}
     for path in PATHS:
         cfgs = [replace(variant_config(v, profile, s), fast=path == "fast") for s in seeds]
@@ -55,7 +55,7 @@ def validation_evaluations(runs: dict[str, list[TrainedSegmenter]], dataset) -> 
 
 def non_inferiority(ci_low: float, ci_high: float, margin: float = MARGIN) -> str:
     """``not worse`` / ``worse`` / ``inconclusive`` for a fast - reference difference against ``-margin``."""
-    if ci_low != ci_low or ci_high != ci_high:  # nan
+    if math.isnan(ci_low) or math.isnan(ci_high):
         return "inconclusive"
     if ci_low > -margin:
         return "not worse"

@@ -156,6 +156,11 @@ def target_dataset(dataset: SoftMaskDataset | ArraySplits, target: str) -> SoftM
     return out
 
 
+def variant_dataset(variant: Variant, dataset: SoftMaskDataset | ArraySplits) -> SoftMaskDataset | ArraySplits:
+    """The data ``variant`` trains on: ``dataset`` with its soft target (Dice-only models read it unchanged)."""
+    return target_dataset(dataset, variant.target) if model_spec(variant.model).soft_mask_loss else dataset
+
+
 def variant_config(variant: Variant, profile: Profile, seed: int) -> SegConfig:
     """The training config of one variant and seed (the profile's table budget)."""
     return SegConfig.for_profile(variant.model, profile, epochs=profile.table_epochs, seed=seed,
@@ -179,7 +184,7 @@ def train_variants(names: Sequence[str], profile: Profile, dataset: SoftMaskData
     out: dict[str, list[TrainedSegmenter]] = {}
     for name in names:
         v = VARIANTS[name]
-        data = target_dataset(dataset, v.target) if model_spec(v.model).soft_mask_loss else dataset
+        data = variant_dataset(v, dataset)
         chosen = tuple(seeds) if seeds is not None else seeds_for(name, profile, claim)
         out[name] = [train_segmenter(variant_config(v, profile, s), data, teacher, progress=progress)
                      for s in chosen]
