@@ -78,7 +78,8 @@ class _Stepper:
 
         from .train.segmentation import train_step
 
-        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if self.path == "bf16" else contextlib.nullcontext()
+        ctx = (torch.autocast(self.dev.split(":")[0], dtype=torch.bfloat16) if self.path == "bf16"
+               else contextlib.nullcontext())
         _sync(self.dev)
         t0 = time.perf_counter()
         with ctx:

@@ -108,9 +108,26 @@ def connect(scheduler: str | None = None, workers: int | None = None, *, threads
             raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start one "
                                        "(`dask scheduler`, or dask-jobqueue: see docs/cluster.md) or use "
                                        "--executor local") from exc
-    cluster = LocalCluster(n_workers=workers or max((os.cpu_count() or 2), 1), threads_per_worker=threads,
-                           processes=True, dashboard_address=None)
+    gpus = local_gpus()
+    cluster = LocalCluster(n_workers=workers or gpus or max((os.cpu_count() or 2), 1), threads_per_worker=threads,
+                           processes=True, dashboard_address=None, resources={"GPU": 1} if gpus else None)
     return Client(cluster)
+
+
+def local_gpus() -> int:
+    """CUDA devices this process sees (0 without torch's CUDA build).
+
+    A LocalCluster on a GPU machine gives each worker the resource ``GPU: 1``: by default one worker per
+    GPU, so each job has a GPU to itself. More workers than GPUs share them (small models leave a large
+    GPU mostly idle); every worker then uses the first visible device (``device="auto"``), so on a
+    multi-GPU host start one worker per GPU instead (docs/cluster.md).
+    """
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:  # noqa: BLE001 - no usable CUDA build: no GPU
+        return 0
 
 
 def check_cache(client, root: Path | None = None) -> list[str]:
