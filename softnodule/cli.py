@@ -24,16 +24,21 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from .runner import reproduce
 
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
-    reproduce(args.profile, start=args.start, source=args.source, fetch_missing=not args.no_fetch, only=only)
+    reproduce(args.profile, start=args.start, source=args.source, fetch_missing=not args.no_fetch, only=only,
+              executor=None if args.executor == "none" else args.executor, scheduler=args.scheduler,
+              workers=args.workers, threads=args.threads)
     return 0
+
+
+def _notebooks(args: argparse.Namespace) -> list[str] | None:
+    return [n.strip() for n in args.notebooks.split(",")] if getattr(args, "notebooks", None) else None
 
 
 def _plan_jobs(args: argparse.Namespace):
     from .config import get_profile
     from .runs.plan import plan
 
-    notebooks = [n.strip() for n in args.notebooks.split(",")] if getattr(args, "notebooks", None) else None
-    return plan(get_profile(args.profile), args.source, notebooks=notebooks)
+    return plan(get_profile(args.profile), args.source, notebooks=_notebooks(args))
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -52,18 +57,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .runs.executors import execute, select
+    from .config import get_profile
+    from .runs.executors import train_plan
 
-    jobs = _plan_jobs(args)
-    todo = select(jobs, args.only)
-    running = [j for j in jobs if j.status == "running"]
     echo = (lambda line: print(line, file=sys.stderr)) if args.json else print
-    echo(f"plan: {len(jobs)} jobs, {sum(j.status == 'done' for j in jobs)} cached, {len(todo)} to train"
-         + (f", {len(running)} being trained by another process" if running else ""))
-    out = execute(todo, executor=args.executor, scheduler=args.scheduler, workers=args.workers,
-                  threads=args.threads, echo=echo)
-    out |= {"cached": sum(j.status == "done" for j in jobs), "skipped_running": len(running),
-            "blocked": sum(j.status == "blocked" for j in jobs)}
+    out = train_plan(get_profile(args.profile), args.source, notebooks=_notebooks(args), only=args.only,
+                     executor=args.executor, scheduler=args.scheduler, workers=args.workers, threads=args.threads,
+                     echo=echo)
     if args.json:
         print(json.dumps({k: v for k, v in out.items() if k != "results"}))
     else:
@@ -121,7 +121,13 @@ def _cmd_data_build(args: argparse.Namespace) -> int:
 
     source = default_source(args.source)
     spec = (lnsm_spec if args.which == "lnsm" else lidc_spec)(args.profile, source=source)
-    ds = load_or_build(spec, progress=not args.json)
+    if args.executor == "dask":
+        from .runs.executors import dask_client
+
+        with dask_client(args.scheduler, args.workers, echo=lambda line: print(line, file=sys.stderr)) as client:
+            ds = load_or_build(spec, progress=not args.json, client=client)
+    else:
+        ds = load_or_build(spec, progress=not args.json, workers=args.workers)
     m = ds.manifest
     summary = {"source": source, "dataset": spec.name, "profile": args.profile, "n_train": ds.counts["train"],
                "n_val": ds.counts["val"], "n_test": ds.counts["test"], "requested": m["requested"],
@@ -190,13 +196,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="softnodule", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("reproduce", help="run every notebook in order with papermill")
+    def executor_args(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (default: a LocalCluster)")
+        q.add_argument("--workers", type=int, help="LocalCluster worker processes (default: the CPU count, or one "
+                       "per GPU)")
+        q.add_argument("--threads", type=int, help="torch threads per job (dask default 1; equal counts give equal "
+                       "weights)")
+
+    r = sub.add_parser("reproduce", help="train the planned jobs, then run every notebook in order with papermill")
     r.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
     r.add_argument("--from", dest="start", metavar="NN", help="start at the notebook numbered NN")
     r.add_argument("--source", choices=("auto", *SOURCE_NAMES), default="auto",
                    help="image source of every notebook (auto: lidc-crops when found or fetched, else phantom)")
     r.add_argument("--no-fetch", action="store_true", help="never download the LIDC crops (offline runs)")
     r.add_argument("--only", metavar="NN,NN", help="run only these notebooks (number prefixes, e.g. 00,01,10)")
+    r.add_argument("--executor", choices=("local", "dask", "none"), default="local",
+                   help="train the plan's missing jobs first, here or on Dask (none: the notebooks train them)")
+    executor_args(r)
     r.set_defaults(func=_cmd_reproduce)
 
     def plan_args(q: argparse.ArgumentParser) -> None:
@@ -212,9 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train the plan's missing jobs (locally or on a Dask cluster)")
     plan_args(t)
     t.add_argument("--executor", choices=("local", "dask"), default="local")
-    t.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (default: a LocalCluster)")
-    t.add_argument("--workers", type=int, help="LocalCluster worker processes (default: the CPU count)")
-    t.add_argument("--threads", type=int, help="torch threads per job (dask default 1; equal counts give equal weights)")
+    executor_args(t)
     t.add_argument("--only", metavar="PATTERN", help="glob(s) on the run folder or label, comma-separated")
     t.set_defaults(func=_cmd_train)
 
@@ -232,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--source", choices=("auto", *SOURCE_NAMES), default="auto",
                     help="image source (auto: lidc-crops when a copy is found, else phantom)")
     db.add_argument("--json", action="store_true")
+    db.add_argument("--executor", choices=("local", "dask"), default="local",
+                    help="label the cases in local processes or as Dask tasks (same arrays, bit for bit)")
+    db.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (default: a LocalCluster)")
+    db.add_argument("--workers", type=int, help="processes (local) or LocalCluster workers (default: the CPU count)")
     db.set_defaults(func=_cmd_data_build)
     de = dsub.add_parser("export", help="write one case (HU image, readers, consensus, Soft Mask, RECIST) to .npz")
     de.add_argument("case_id", metavar="NODULE_ID", help="e.g. LIDC-IDRI-0001/s0012/n01 (or a DeepLesion lesion id)")

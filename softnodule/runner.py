@@ -104,10 +104,32 @@ def resolve_run_source(source: str = "auto", *, fetch_missing: bool = False) -> 
     return default_source(source)
 
 
+def _train_first(profile: str, source: str, books: list[Path], echo=print, **executor_args) -> dict | None:
+    """Train the plan's missing jobs for ``books`` before they run; counts and wall time for the run report."""
+    from .config import PROFILES
+    from .runs.executors import train_plan
+    from .runs.plan import PLANNED_NOTEBOOKS
+
+    wanted = sorted({nb.name[:2] for nb in books} & set(PLANNED_NOTEBOOKS))
+    if not wanted:
+        return None
+    echo(f"training first (plan of notebooks {', '.join(wanted)}, executor {executor_args['executor']})")
+    out = train_plan(PROFILES[profile], source, notebooks=wanted, echo=echo, **executor_args)
+    for f in out["failures"]:
+        echo(f"FAILED {f['label']} ({f['key']}): {f['error']}; the notebook will try again")
+    return {k: v for k, v in out.items() if k not in ("results", "failures")} | {"notebooks": wanted}
+
+
 def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None = None, out_dir: Path | None = None,
               kernel_name: str = "python3", source: str = "auto", fetch_missing: bool = False,
-              only: list[str] | None = None) -> list[NotebookRun]:
-    """Run the notebooks of one profile on one image source; raise SystemExit(1) on the first failure."""
+              only: list[str] | None = None, executor: str | None = "local", scheduler: str | None = None,
+              workers: int | None = None, threads: int | None = None) -> list[NotebookRun]:
+    """Plan, train, then run the notebooks of one profile on one image source.
+
+    ``executor`` (``local`` or ``dask``, see `softnodule.runs`) first trains every planned job the chosen
+    notebooks need, so the notebooks only load finished runs; ``None`` leaves training to the notebooks
+    (they train what they miss, one after another). Raises SystemExit(1) on the first failed notebook.
+    """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -122,6 +144,8 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
     runs: list[NotebookRun] = []
     print(f"softnodule reproduce --profile {profile} (image source {chosen}): {len(books)} notebooks -> {out_dir}",
           flush=True)
+    training = (_train_first(profile, chosen, books, lambda line: print(line, flush=True), executor=executor, scheduler=scheduler, workers=workers,
+                             threads=threads) if executor else None)
     failed = False
     for i, nb in enumerate(books, 1):
         t0 = time.perf_counter()
@@ -147,6 +171,7 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
     merged = [entries[k] for k in sorted(entries)]
     report = {"profile": profile, "image_sources": sorted({e.get("image_source") or "not recorded" for e in merged}),
               "notebooks": merged, "total_seconds": round(sum(e["wall_seconds"] for e in merged), 1),
+              "planned_training": training,
               "peak_memory_note": "peak_memory_mb: peak RSS of the notebook's kernel and its children, sampled every 0.2 s"}
     atomic_write_text(report_path, json.dumps(report, indent=2))
     if failed:

@@ -22,6 +22,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,21 @@ def check_cache(client, root: Path | None = None) -> list[str]:
     return sorted(set(hosts.values()))
 
 
+@contextmanager
+def dask_client(scheduler: str | None = None, workers: int | None = None, *, echo: Printer = print):
+    """`connect`, check that every worker sees the cache, yield the client; close it (and a LocalCluster) after."""
+    client = connect(scheduler, workers, threads=1)
+    try:
+        hosts = check_cache(client)
+        echo(f"dask: {len(client.scheduler_info()['workers'])} workers on {', '.join(hosts)}; cache {cache_dir()}")
+        yield client
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None and scheduler is None:
+            cluster.close()
+
+
 def _worker_job(row: dict[str, Any], threads: int | None, env: dict[str, str]) -> dict[str, Any]:
     os.environ.update(env)  # the client's cache and data paths
     return run_job(row, threads=threads)
@@ -201,18 +217,51 @@ def execute(jobs: Sequence[Job], *, executor: str = "local", scheduler: str | No
         results = run_local(jobs, threads=threads, echo=echo)
         where = "local"
     else:
-        client = connect(scheduler, workers, threads=1)
-        try:
-            hosts = check_cache(client)
-            n = len(client.scheduler_info()["workers"])
-            echo(f"dask: {n} workers on {', '.join(hosts)}; cache {cache_dir()}")
+        with dask_client(scheduler, workers, echo=echo) as client:
             results = run_dask(jobs, client=client, threads=threads or 1, echo=echo)
-            where = f"dask ({n} workers)"
-        finally:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None and scheduler is None:
-                cluster.close()
+            where = f"dask ({len(client.scheduler_info()['workers'])} workers)"
     failed = [r for r in results if r["status"] == "failed"]
     return {"executor": where, "trained": len(results) - len(failed), "failed": len(failed),
             "failures": failed, "wall_seconds": round(time.perf_counter() - t0, 1), "results": results}
+
+
+def train_plan(profile, source: str | None = "auto", *, notebooks: Sequence[str] | None = None,
+               only: str | None = None, executor: str = "local", scheduler: str | None = None,
+               workers: int | None = None, threads: int | None = None, echo: Printer = print,
+               max_rounds: int = 3) -> dict[str, Any]:
+    """Plan ``profile``'s trainings, run the missing ones, and plan again while blocked jobs become runnable.
+
+    Table I/II's best-baseline seeds wait for every baseline's first run: a second round trains them. Stops
+    when a round trains nothing. Returns `execute`'s counts summed over the rounds, ``rounds``, ``cached``
+    (jobs already done at the start) and ``skipped_running`` and ``blocked`` from the last plan.
+    """
+    from .plan import plan
+
+    total: dict[str, Any] = {"executor": executor, "trained": 0, "failed": 0, "failures": [], "wall_seconds": 0.0,
+                             "results": [], "rounds": 0}
+    jobs: list[Job] = []
+    cached = None
+    for _ in range(max_rounds):
+        jobs = plan(profile, source, notebooks=notebooks)
+        cached = sum(j.status == "done" for j in jobs) if cached is None else cached
+        todo = select(jobs, only)
+        running = [j for j in jobs if j.status == "running"]
+        echo(f"plan: {len(jobs)} jobs, {sum(j.status == 'done' for j in jobs)} cached, {len(todo)} to train"
+             + (f", {len(running)} being trained by another process" if running else "")
+             + (f", {sum(j.status == 'blocked' for j in jobs)} blocked" if any(j.status == "blocked" for j in jobs)
+                else ""))
+        if not todo:
+            break
+        out = execute(todo, executor=executor, scheduler=scheduler, workers=workers, threads=threads, echo=echo)
+        total["rounds"] += 1
+        total["executor"] = out["executor"]
+        for k in ("trained", "failed", "wall_seconds"):
+            total[k] += out[k]
+        total["failures"] += out["failures"]
+        total["results"] += out["results"]
+        if out["trained"] == 0 or not any(j.status == "blocked" for j in jobs):
+            break
+    total["wall_seconds"] = round(total["wall_seconds"], 1)
+    return total | {"cached": cached or 0,
+                    "skipped_running": sum(j.status == "running" for j in jobs),
+                    "blocked": sum(j.status == "blocked" for j in jobs)}

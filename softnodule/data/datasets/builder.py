@@ -197,18 +197,21 @@ def _build_chunk(ids: list[str], spec: DatasetSpec) -> tuple[list[tuple[str, dic
 
 
 def build_rows(ids: list[str], spec: DatasetSpec, *, workers: int | None = None, progress: bool = True,
-               index: NoduleIndex | None = None,
-               source: NoduleSource | None = None) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
-    """Load + label many nodules on all cores; returns (rows by id, skipped (id, reason))."""
+               index: NoduleIndex | None = None, source: NoduleSource | None = None,
+               client=None) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]]]:
+    """Load + label many nodules on all cores, or on a Dask ``client``'s workers; (rows by id, skipped (id, reason))."""
+    if client is not None:
+        workers = len(client.scheduler_info()["workers"]) or 1
     workers = workers or os.cpu_count() or 1
-    if workers == 1:
+    if workers == 1 and client is None:
         global _WORKER_INDEX, _WORKER_SOURCE
         _WORKER_INDEX = index or load_nodule_index(progress=False)
         _WORKER_SOURCE = source or open_nodule_source(spec.source, _WORKER_INDEX, progress=False)
     rows, skipped = map_chunks(partial(_build_chunk, spec=spec), ids, workers=workers,
                                chunk=max(8, len(ids) // (workers * 8) or 1),
                                initializer=partial(_init_worker, spec.source),
-                               desc=f"building {spec.name} ({spec.source})", unit="case", progress=progress)
+                               desc=f"building {spec.name} ({spec.source})", unit="case", progress=progress,
+                               client=client)
     return rows, skipped
 
 
@@ -303,9 +306,15 @@ def _deeplesion_chunk(ids: list[str], spec: DatasetSpec, rows: dict[str, Any], r
     return good, bad
 
 
+def _no_setup() -> None:
+    """DeepLesion chunks read their files directly: no per-worker state."""
+
+
 def build_dataset(spec: DatasetSpec, *, index: NoduleIndex | None = None, workers: int | None = None,
-                  progress: bool = True) -> SoftMaskDataset:
+                  progress: bool = True, client=None) -> SoftMaskDataset:
     """Select, load, label and write one dataset (atomically: arrays, then manifest last).
+
+    ``client``: a Dask client whose workers label the cases (same arrays as a local build, bit for bit).
 
     Raises
     ------
@@ -321,8 +330,8 @@ def build_dataset(spec: DatasetSpec, *, index: NoduleIndex | None = None, worker
         split, dl_rows, root, source_skipped = _deeplesion_selection(spec)
         ids = [nid for s in SPLIT_NAMES for nid in split.nodules[s]]
         rows, skipped = map_chunks(partial(_deeplesion_chunk, spec=spec, rows=dl_rows, root=root), ids, workers=1,
-                                   chunk=1, initializer=lambda: None, desc=f"building {spec.name} (deeplesion)",
-                                   progress=progress)
+                                   chunk=16 if client is not None else 1, initializer=_no_setup,
+                                   desc=f"building {spec.name} (deeplesion)", progress=progress, client=client)
         patient_of = {lid: r.patient_id for lid, r in dl_rows.items()}
         source_info = {"dl_info_skipped": source_skipped}
     else:
@@ -330,7 +339,8 @@ def build_dataset(spec: DatasetSpec, *, index: NoduleIndex | None = None, worker
         source = open_nodule_source(spec.source, index, progress=progress)
         split = select_split(spec, index, source)
         ids = [nid for s in SPLIT_NAMES for nid in split.nodules[s]]
-        rows, skipped = build_rows(ids, spec, workers=workers, progress=progress, index=index, source=source)
+        rows, skipped = build_rows(ids, spec, workers=workers, progress=progress, index=index, source=source,
+                                   client=client)
         patient_of = {n: index[n].patient_id for n in ids}
         source_info = source.info()
     labels = split.split_of()
@@ -363,14 +373,15 @@ def build_dataset(spec: DatasetSpec, *, index: NoduleIndex | None = None, worker
     return SoftMaskDataset(arrays, manifest, out)
 
 
-def load_or_build(spec: DatasetSpec, *, progress: bool = True, workers: int | None = None) -> SoftMaskDataset:
-    """The dataset of ``spec`` from the cache, built first when missing or incomplete."""
+def load_or_build(spec: DatasetSpec, *, progress: bool = True, workers: int | None = None,
+                  client=None) -> SoftMaskDataset:
+    """The dataset of ``spec`` from the cache, built first when missing or incomplete (``client``: on Dask)."""
     out = dataset_dir(spec)
     if (out / "manifest.json").exists() and (out / "arrays.npz").exists():
         with np.load(out / "arrays.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         return SoftMaskDataset(arrays, json.loads((out / "manifest.json").read_text()), out)
-    return build_dataset(spec, progress=progress, workers=workers)
+    return build_dataset(spec, progress=progress, workers=workers, client=client)
 
 
 #: The paper's split sizes (train, val, test), for tables that print "paper" next to "ours".

@@ -68,3 +68,18 @@ def test_spec_hash_changes_with_any_parameter():
     assert a.key() == lnsm.lnsm_spec("smoke").key()
     assert a.key() != lnsm.lnsm_spec("smoke", eps=1e-6).key()
     assert a.key() != lnsm.lnsm_spec(PROFILES["paper"]).key()
+
+
+def test_a_build_on_dask_workers_equals_the_local_builds_bit_for_bit(tmp_cache, tiny_specs, nodule_index):
+    from softnodule.runs.executors import dask_client
+
+    spec = tiny_specs[1]
+    here = lnsm.build_dataset(spec, index=nodule_index, workers=1, progress=False)
+    pool = lnsm.build_dataset(spec, index=nodule_index, workers=2, progress=False)
+    with dask_client(workers=2, echo=lambda line: None) as client:
+        dask = lnsm.build_dataset(spec, index=nodule_index, progress=False, client=client)
+    assert set(dask.arrays) == set(here.arrays) and len(here) > 0
+    for k, a in here.arrays.items():
+        np.testing.assert_array_equal(pool.arrays[k], a, err_msg=f"process pool: {k}")
+        np.testing.assert_array_equal(dask.arrays[k], a, err_msg=f"dask: {k}")
+    assert dask.manifest["key"] == here.manifest["key"] and dask.manifest["counts"] == here.manifest["counts"]
