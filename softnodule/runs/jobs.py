@@ -95,12 +95,37 @@ def job_data(coords: dict[str, Any]):
     return _context(_frozen(coords["profile"]), coords["source"])
 
 
+#: datasets a job can name: the notebooks' two nodule sets and Table VII's cross-validation folds
+JOB_DATASETS: tuple[str, ...] = ("lnsm", "lidc", "isbi", "promise12")
+
+
 def dataset_of(coords: dict[str, Any]):
-    """The base dataset a job trains on (``"lnsm"`` or ``"lidc"``), from the cache (built if missing)."""
-    data = job_data(coords)
-    if coords["dataset"] not in ("lnsm", "lidc"):
-        raise ValueError(f"unknown dataset {coords['dataset']!r} in job coordinates; expected 'lnsm' or 'lidc'")
-    return getattr(data, coords["dataset"])
+    """The base dataset a job trains on, from the cache (built if missing).
+
+    ``"lnsm"`` / ``"lidc"``: the profile's nodule sets. ``"isbi"`` / ``"promise12"``: one fold of Table VII's
+    cross-validation, ``coords["data_args"] = {"fold": k, "size": side}`` (as notebook 08 builds it).
+    """
+    name = coords["dataset"]
+    if name not in JOB_DATASETS:
+        raise ValueError(f"unknown dataset {name!r} in job coordinates; expected one of {', '.join(JOB_DATASETS)}")
+    if name in ("isbi", "promise12"):
+        args = coords["data_args"]
+        return _fold(name, int(args["fold"]), int(args["size"]))
+    return getattr(job_data(coords), name)
+
+
+@lru_cache(maxsize=16)
+def _fold(name: str, fold: int, size: int):
+    if name == "isbi":
+        from ..data.datasets.isbi import isbi_dataset, require_isbi_root
+
+        return isbi_dataset(fold, size=size, root=require_isbi_root(), progress=False)
+    from ..data.datasets.promise12 import promise12_dataset, promise12_root
+
+    root = promise12_root()
+    if root is None:
+        raise FileNotFoundError("PROMISE12 is not configured on this machine (SOFTNODULE_PROMISE12_DIR)")
+    return promise12_dataset(fold, size=size, root=root, progress=False)
 
 
 def teacher_inputs(coords: dict[str, Any]):

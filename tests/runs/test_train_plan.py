@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from softnodule.config import PROFILES
 from softnodule.runner import _train_first
 from softnodule.runs.plan import plan
@@ -22,3 +24,22 @@ def test_reproduce_trains_the_plan_first_and_a_second_round_resolves_the_best_ba
     again = _train_first("smoke", "phantom", books, executor="local", scheduler=None, workers=None, threads=1,
                          echo=lines.append)
     assert again["trained"] == 0 and again["rounds"] == 0 and again["cached"] == len(jobs)
+
+
+def test_the_plan_lists_table_vii_folds_with_the_keys_notebook_08_trains(run_cache):
+    from softnodule.data.datasets.isbi import isbi_dataset, isbi_root
+    from softnodule.experiments.dsnet import table7_generalization as T7
+
+    if isbi_root() is None:
+        pytest.skip("ISBI 2012 not found (SOFTNODULE_ISBI_DIR): Table VII has no jobs here")
+    smoke = PROFILES["smoke"]
+    jobs = [j for j in plan(smoke, "phantom", notebooks=["08"]) if j.kind == "segmenter"]
+    assert len(jobs) == T7.FOLDS * len(T7.VARIANT_NAMES) * len(smoke.seeds)
+    assert {j.coords["data_args"]["fold"] for j in jobs} == set(range(T7.FOLDS))
+    unet0 = next(j for j in jobs if j.label == "unet on isbi fold 0, seed 0")
+    # train it exactly as notebook 08 does (no teacher needed for U-Net), then the plan must see it done
+    T7.run_folds(lambda k: isbi_dataset(k, size=T7.isbi_size(smoke), root=isbi_root(), progress=False), smoke,
+                 None, folds=1, names=("unet",), progress=False)
+    again = {j.key: j.status for j in plan(smoke, "phantom", notebooks=["08"])}
+    assert again[unet0.key] == "done"
+    assert sum(s == "done" for s in again.values()) >= 1 and "todo" in again.values()

@@ -28,6 +28,8 @@ from .paper_numbers import TABLE7
 from ..engine.table_runs import VARIANTS, evaluate_variants, train_variants
 
 VARIANT_NAMES: tuple[str, ...] = ("unet", "unet3p", "infnet", "medt", "dsnet")
+#: cross-validation folds (the conference paper's 4-fold split of the 30 ISBI slices)
+FOLDS = 4
 DATASET_LABELS = {"isbi": "ISBI 2012", "promise12": "PROMISE12"}
 
 
@@ -36,7 +38,7 @@ def isbi_size(profile: Profile) -> int:
     return {"smoke": 128, "quick": 256}.get(profile.name, 512)
 
 
-def run_folds(make_fold, profile: Profile, teacher=None, *, folds: int = 4, names: Sequence[str] = VARIANT_NAMES,
+def run_folds(make_fold, profile: Profile, teacher=None, *, folds: int = FOLDS, names: Sequence[str] = VARIANT_NAMES,
               progress: bool = True) -> list[dict[str, Any]]:
     """Train and test every method on every fold; ``make_fold(k) -> ArraySplits``.
 
