@@ -34,7 +34,7 @@ class Job:
     key : str
         The run's cache key (content hash of its config, data and teacher); ``""`` while blocked.
     kind : str
-        ``"segmenter"`` or ``"sr_teacher"``.
+        ``"segmenter"``, ``"sr_teacher"`` or ``"lgan"``.
     folder : str
         The run folder (relative to the cache) where its checkpoints and result live.
     label : str
@@ -167,6 +167,28 @@ def segmenter_inputs(coords: dict[str, Any], teacher=None):
     return cfg, data, (teacher if teacher is not None else teacher_of(coords)) if needs_sr else None
 
 
+def lgan_inputs(coords: dict[str, Any]):
+    """``(LGANConfig, dataset)`` of an LGAN job, as notebook 14 builds them (the phantom lung slices).
+
+    ``coords``: profile, ``structure``, ``seed`` and ``lipschitz`` (an option of
+    `experiments.lgan.structures.LIPSCHITZ_OPTIONS`; the critic-free ``unet`` ignores it).
+    """
+    from ..experiments.lgan.structures import lipschitz_overrides
+    from ..train.lgan import lgan_config
+
+    structure = coords["structure"]
+    cfg = lgan_config(structure, profile_from(coords["profile"]), seed=int(coords["seed"]),
+                      **lipschitz_overrides(structure, coords["lipschitz"]))
+    return cfg, _lgan_dataset(_frozen(coords["profile"]))
+
+
+@lru_cache(maxsize=4)
+def _lgan_dataset(profile_items: tuple):
+    from ..data.datasets.lung_slices import load_lgan_dataset
+
+    return load_lgan_dataset(profile_from(dict(profile_items)), progress=False)
+
+
 # --------------------------------------------------------------------------- state
 
 
@@ -226,6 +248,12 @@ def run_job(job_row: dict[str, Any], *, threads: int | None = None, device: str 
         cfg, data, teacher = segmenter_inputs(coords)
         _check(segmenter_run(cfg, data, teacher)[0], job_row)
         result = train_segmenter(cfg, data, teacher, device=device, progress=False).result
+    elif kind == "lgan":
+        from ..train.lgan import lgan_run, train_lgan
+
+        cfg, data = lgan_inputs(coords)
+        _check(lgan_run(cfg, data)[0], job_row)
+        result = train_lgan(cfg, data, device=device, progress=False).result
     else:
         raise ValueError(f"unknown job kind {kind!r}")
     return {"key": job_row["key"], "label": job_row["label"], "status": "done",

@@ -10,9 +10,10 @@ baseline: its extra seeds are known once every baseline's seed 0 has trained).
 Covered: the SR teacher (02), DSNet Tables I-V and the conference ablation (04-07, 11), Table VII's
 cross-validation folds on the datasets present here (08: ISBI 2012, PROMISE12 when configured), Table VIII
 and the fast-path check (09), the walk-through runs of 03 and 10 (the same runs as the tables' seed 0).
-Not yet planned: CasGAN (12; its lr sweep, depth rule and cascade priors are decided inside the notebook)
-and LGAN (14; its Lipschitz control is chosen on validation inside the notebook); those notebooks still
-train what they miss themselves, through the same cached, locked training functions.
+LGAN (14): the Lipschitz decision's runs, then every structure and seed with the option chosen on
+validation (``blocked`` until the decision's runs are done). Not yet planned: CasGAN (12; its lr sweep,
+depth rule and cascade priors are decided inside the notebook); it still trains what it misses itself,
+through the same cached, locked training functions.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from types import ModuleType
 from typing import Any
 
 from ..config import Profile, cache_dir
-from .jobs import Job, profile_dict, refresh, segmenter_inputs, teacher_inputs
+from .jobs import Job, lgan_inputs, profile_dict, refresh, segmenter_inputs, teacher_inputs
 
 #: notebooks the plan covers, and the ones whose trainings happen inside the notebook for now
-PLANNED_NOTEBOOKS: tuple[str, ...] = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "11")
-UNPLANNED_NOTEBOOKS: tuple[str, ...] = ("12", "14")
+PLANNED_NOTEBOOKS: tuple[str, ...] = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "14")
+UNPLANNED_NOTEBOOKS: tuple[str, ...] = ("12",)
 
 
 def _dsnet_tables() -> list[tuple[str, ModuleType, tuple[str, ...]]]:
@@ -103,6 +104,16 @@ class _Planner:
                   label or f"{variant} on {where}, seed {seed}{extra}", coords, max_epochs=cfg.epochs)
         return self.add(job, notebook)
 
+    def lgan(self, notebook: str, structure: str, seed: int, lipschitz: str) -> Job:
+        from ..train.lgan import lgan_run
+
+        coords = {**self.base, "structure": structure, "seed": int(seed), "lipschitz": lipschitz}
+        cfg, data = lgan_inputs(coords)
+        key, folder = lgan_run(cfg, data)
+        label = f"LGAN {structure}, seed {seed}" + ("" if structure == "unet" else f", {lipschitz}")
+        return self.add(Job(key, "lgan", str(folder.relative_to(self.root)), label, coords, max_epochs=cfg.epochs),
+                        notebook)
+
     def finished(self, job: Job) -> _Finished | None:
         from ..train.checkpoints import read_result
 
@@ -156,6 +167,8 @@ def plan(profile: Profile, source: str | None = "auto", *, notebooks: Iterable[s
             pl.segmenter("09", "lidc", "dsnet", s, fast=False)
     if "08" in wanted:
         _table7(pl, profile)
+    if "14" in wanted:
+        _lgan(pl, profile)
     for nb, models in (("03", ("unet", "dsnet")), ("10", ("dsnet",))):
         if nb in wanted:  # dsnet.training.train_models: SegConfig.for_profile(model, profile, seed=0)
             for m in models:
@@ -181,6 +194,32 @@ def _table7(pl: _Planner, profile: Profile) -> None:
                     pl.segmenter("08", name, v, s, data_args={"fold": k, "size": sizes[name]})
 
 
+def _lgan(pl: _Planner, profile: Profile) -> None:
+    """Notebook 14: the Lipschitz decision's runs, then every structure with the option chosen on validation."""
+    from ..experiments.lgan import structures as L
+
+    choice = {opt: [pl.lgan("14", s, 0, opt) for s in L.CHOICE_STRUCTURES] for opt in L.LIPSCHITZ_OPTIONS}
+    finished = {opt: [pl.finished(j) for j in js] for opt, js in choice.items()}
+    if all(f is not None for fs in finished.values() for f in fs):
+        scores = {opt: sum(f.result["val_iou"] for f in fs) / len(fs) for opt, fs in finished.items()}
+        chosen = L.decide_lipschitz(scores)
+        for s in L.STRUCTURES:
+            for k in L.seeds_for(s, profile):
+                pl.lgan("14", s, k, chosen)
+    else:
+        waiting = [j.key for js in choice.values() for j in js if j.status != "done"]
+        blocked = Job("", "lgan", "", "LGAN structures, with the Lipschitz control chosen on validation",
+                      dict(pl.base), status="blocked", after=waiting,
+                      note="clip vs gradient penalty: the higher validation IoU of the choice runs")
+        pl.add(blocked, "14")
+
+
+def _model_data(job: Job) -> tuple[str, str]:
+    """(model, dataset) of a job, the unit of `_estimate`'s time per run."""
+    c = job.coords
+    return (c.get("variant") or c.get("structure", "?"), c.get("dataset", "lung slices"))
+
+
 def _estimate(jobs: Sequence[Job]) -> None:
     """Fill ``est_seconds`` from finished runs of the same model and dataset (mean train time), else None."""
     import json
@@ -188,16 +227,16 @@ def _estimate(jobs: Sequence[Job]) -> None:
     root = cache_dir()
     seen: dict[tuple[str, str], list[float]] = {}
     for j in jobs:
-        if j.kind != "segmenter" or j.status != "done":
+        if j.kind == "sr_teacher" or j.status != "done":
             continue
         try:
             r = json.loads((root / j.folder / "result.json").read_text())
         except (OSError, ValueError):
             continue
-        seen.setdefault((j.coords["variant"], j.coords["dataset"]), []).append(float(r.get("train_seconds", 0)))
+        seen.setdefault(_model_data(j), []).append(float(r.get("train_seconds", 0)))
     for j in jobs:
-        if j.kind == "segmenter" and j.status != "done" and j.status != "blocked":
-            t = seen.get((j.coords["variant"], j.coords["dataset"]))
+        if j.kind != "sr_teacher" and j.status not in ("done", "blocked"):
+            t = seen.get(_model_data(j))
             if t:
                 frac = 1.0 - (j.last_epoch or 0) / max(j.max_epochs or 1, 1)
                 j.est_seconds = round(sum(t) / len(t) * max(frac, 0.1), 1)

@@ -45,6 +45,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,13 +53,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import cache_dir
 from ..data.datasets.torch_data import ArraySplits, SegmentationArrays, dataset_arrays, epoch_batches, flip_augment
 from ..degenerate import degenerate_images
 from ..env import resolve_device
 from ..metrics import per_image_metrics
 from ..models.lgan import LGAN_STRUCTURES, LGANGenerator, build_lgan
-from .checkpoints import (config_hash, load_checkpoint, read_result, restore_rng, rng_state, run_dir,
-                          save_checkpoint, write_result)
+from ..runs.locks import run_lock
+from .checkpoints import (config_hash, load_checkpoint, read_result, restore_rng, rng_state, save_checkpoint,
+                          write_progress, write_result)
 from .early_stopping import EarlyStopping
 
 __all__ = ["LGAN_CODE_VERSION", "PROFILE_SETTINGS", "LGANConfig", "TrainedLGAN", "clip_weights", "critic_loss",
@@ -315,11 +318,24 @@ def train_lgan(cfg: LGANConfig, dataset: ArraySplits, *, device: str = "auto", p
     the same weights and the same stopping decision as an uninterrupted one (batches seeded per epoch;
     optimisers, best weights and epoch, and torch's RNG checkpointed). Only train and val are read.
     """
+    key, folder = lgan_run(cfg, dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    with run_lock(folder):  # one process trains a key at a time (softnodule.runs.locks)
+        return _load_or_train(cfg, dataset, key, folder, device=device, progress=progress, on_epoch_end=on_epoch_end)
+
+
+def lgan_run(cfg: LGANConfig, dataset: ArraySplits) -> tuple[str, Path]:
+    """The cache key and run folder of ``cfg`` on ``dataset`` (nothing created; the plan reads it)."""
+    key = config_hash(cfg, dataset.manifest["key"], {"lgan_code": LGAN_CODE_VERSION})
+    return key, cache_dir() / "lgan" / f"{cfg.structure}-{dataset.manifest['spec']['name']}-{key}"
+
+
+def _load_or_train(cfg: LGANConfig, dataset: ArraySplits, key: str, folder: Path, *, device: str, progress: bool,
+                   on_epoch_end: Callable[[int, dict[str, Any]], None] | None) -> TrainedLGAN:
+    """`train_lgan` under its run lock."""
     from tqdm.auto import tqdm
 
     name = dataset.manifest["spec"]["name"]
-    key = config_hash(cfg, dataset.manifest["key"], {"lgan_code": LGAN_CODE_VERSION})
-    folder = run_dir("lgan", f"{cfg.structure}-{name}", key)
     dev = resolve_device(device)
     torch.manual_seed(cfg.seed)
     gen, critic = cfg.build()
@@ -381,6 +397,7 @@ def train_lgan(cfg: LGANConfig, dataset: ArraySplits, *, device: str = "auto", p
         if critic is not None:
             state |= {"critic": critic.state_dict(), "opt_d": opt_d.state_dict()}
         save_checkpoint(folder / "last.pt", state)
+        write_progress(folder, epoch + 1, cfg.epochs, val_iou, seconds)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 

@@ -43,3 +43,22 @@ def test_the_plan_lists_table_vii_folds_with_the_keys_notebook_08_trains(run_cac
     again = {j.key: j.status for j in plan(smoke, "phantom", notebooks=["08"])}
     assert again[unet0.key] == "done"
     assert sum(s == "done" for s in again.values()) >= 1 and "todo" in again.values()
+
+
+def test_lgan_jobs_wait_for_the_lipschitz_decision_and_match_notebook_14s_runs(run_cache):
+    from softnodule.data.datasets.lung_slices import load_lgan_dataset
+    from softnodule.experiments.lgan import structures as L
+    from softnodule.runs.executors import train_plan
+
+    smoke = PROFILES["smoke"]
+    first = plan(smoke, "phantom", notebooks=["14"])
+    lgan = [j for j in first if j.kind == "lgan"]
+    assert [j.status for j in lgan].count("blocked") == 1 and len(lgan) == 1 + len(L.LIPSCHITZ_OPTIONS)
+    out = train_plan(smoke, "phantom", notebooks=["14"], only="lgan/*", threads=1, echo=lambda line: None)
+    assert out["failed"] == 0 and out["rounds"] == 2 and out["blocked"] == 0
+    done = {j.key for j in plan(smoke, "phantom", notebooks=["14"]) if j.kind == "lgan" and j.status == "done"}
+    ds = load_lgan_dataset(smoke, progress=False)
+    choice = L.choose_lipschitz(smoke, ds, progress=False)  # notebook 14's calls: everything loads from the cache
+    runs = L.train_structures(smoke, ds, lipschitz=choice["choice"], progress=False)
+    notebook_keys = {r.key for rs in runs.values() for r in rs} | {r["key"] for r in choice["rows"]}
+    assert notebook_keys == done
