@@ -38,7 +38,8 @@ def _plan_jobs(args: argparse.Namespace):
     from .config import get_profile
     from .runs.plan import plan
 
-    return plan(get_profile(args.profile), args.source, notebooks=_notebooks(args))
+    return plan(get_profile(args.profile), args.source, notebooks=_notebooks(args),
+                bench=getattr(args, "bench", False))
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -223,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plan", help="every training the profile's notebooks need, with its cache key and state")
     plan_args(pl)
+    pl.add_argument("--bench", action="store_true", help="time the models with no finished run yet (a few "
+                    "steps each), so every job gets an estimate; kept in the cache for later plans")
     pl.set_defaults(func=_cmd_plan)
 
     t = sub.add_parser("train", help="train the plan's missing jobs (locally or on a Dask cluster)")

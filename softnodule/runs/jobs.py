@@ -46,6 +46,10 @@ class Job:
     status : str
         One of `STATUSES`: done, running (its lock is held), partial (stopped after ``last_epoch``), todo,
         blocked (waits for ``after``).
+    est_seconds, est_basis : float or None, str
+        Training time still to go, and what it was estimated from (`plan._estimate`).
+    iters_per_epoch : int or None
+        Optimiser steps per epoch (training images / batch size), for the estimate.
     """
 
     key: str
@@ -58,6 +62,8 @@ class Job:
     last_epoch: int | None = None
     max_epochs: int | None = None
     est_seconds: float | None = None
+    est_basis: str = ""
+    iters_per_epoch: int | None = None
     after: list[str] = field(default_factory=list)
     note: str = ""
 

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from ..config import Profile, cache_dir
+from ..io import atomic_write_text
 from .jobs import Job, lgan_inputs, profile_dict, refresh, segmenter_inputs, teacher_inputs
 
 #: notebooks the plan covers, and the ones whose trainings happen inside the notebook for now
@@ -101,7 +102,8 @@ class _Planner:
         key, folder = segmenter_run(cfg, data, teacher)
         extra = "".join(f", {k}={v}" for k, v in config.items())
         job = Job(key, "segmenter", str(folder.relative_to(self.root)),
-                  label or f"{variant} on {where}, seed {seed}{extra}", coords, max_epochs=cfg.epochs)
+                  label or f"{variant} on {where}, seed {seed}{extra}", coords, max_epochs=cfg.epochs,
+                  iters_per_epoch=-(-data.counts["train"] // cfg.batch_size))
         return self.add(job, notebook)
 
     def lgan(self, notebook: str, structure: str, seed: int, lipschitz: str) -> Job:
@@ -111,8 +113,8 @@ class _Planner:
         cfg, data = lgan_inputs(coords)
         key, folder = lgan_run(cfg, data)
         label = f"LGAN {structure}, seed {seed}" + ("" if structure == "unet" else f", {lipschitz}")
-        return self.add(Job(key, "lgan", str(folder.relative_to(self.root)), label, coords, max_epochs=cfg.epochs),
-                        notebook)
+        return self.add(Job(key, "lgan", str(folder.relative_to(self.root)), label, coords, max_epochs=cfg.epochs,
+                            iters_per_epoch=-(-data.counts["train"] // cfg.batch_size)), notebook)
 
     def finished(self, job: Job) -> _Finished | None:
         from ..train.checkpoints import read_result
@@ -121,11 +123,13 @@ class _Planner:
         return _Finished(result) if result is not None else None
 
 
-def plan(profile: Profile, source: str | None = "auto", *, notebooks: Iterable[str] | None = None) -> list[Job]:
+def plan(profile: Profile, source: str | None = "auto", *, notebooks: Iterable[str] | None = None,
+         bench: bool = False) -> list[Job]:
     """Every training the profile's planned notebooks need (see the module docstring), with its state.
 
     ``notebooks``: restrict to these number prefixes. The datasets are loaded from the cache (built first
-    when missing, as the notebooks would); nothing is trained.
+    when missing, as the notebooks would); nothing is trained. ``bench``: time the models that have no
+    finished run yet, so that every segmenter job gets an estimate (`bench_ms_per_iter`).
     """
     from ..data.sources import default_source
     from ..experiments.engine.table_runs import seeds_for
@@ -174,7 +178,7 @@ def plan(profile: Profile, source: str | None = "auto", *, notebooks: Iterable[s
             for m in models:
                 pl.segmenter(nb, "lnsm", m, 0, epochs=profile.epochs)
     jobs = list(pl.jobs.values())
-    _estimate(jobs)
+    _estimate(jobs, bench_ms_per_iter(jobs, profile, measure=bench))
     return jobs
 
 
@@ -214,18 +218,66 @@ def _lgan(pl: _Planner, profile: Profile) -> None:
         pl.add(blocked, "14")
 
 
+def _bench_model(job: Job) -> str | None:
+    """The registry model a segmenter job trains (what `bench_train` can time), else None."""
+    from ..experiments.engine.table_runs import VARIANTS
+
+    v = job.coords.get("variant")
+    return VARIANTS[v].model if job.kind == "segmenter" and v in VARIANTS else None
+
+
+def bench_ms_per_iter(jobs: Sequence[Job], profile: Profile, *, measure: bool = False,
+                      echo=print) -> dict[str, float]:
+    """ms per training step of each model the plan trains, at the profile's sizes, on this machine.
+
+    Read from ``cache/bench/train_ms-<profile>-<threads>t.json``; with ``measure``, models missing there are
+    timed first (`bench_train.train_ms_per_iter`, fast path, a few steps each) and the file is updated.
+    """
+    import json
+
+    import torch
+
+    from ..bench_train import train_ms_per_iter
+
+    path = cache_dir() / "bench" / f"train_ms-{profile.name}-{torch.get_num_threads()}t.json"
+    try:
+        known = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    models = sorted({m for j in jobs if (m := _bench_model(j)) is not None})
+    missing = [m for m in models if m not in known]
+    if measure and missing:
+        for i, m in enumerate(missing, 1):
+            echo(f"bench [{i}/{len(missing)}] {m} at the {profile.name} profile's sizes ...")
+            known[m] = round(train_ms_per_iter(m, profile=profile, iters=4, warmup=1, path="fast"), 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(known, indent=1))
+    return {m: known[m] for m in models if m in known}
+
+
 def _model_data(job: Job) -> tuple[str, str]:
     """(model, dataset) of a job, the unit of `_estimate`'s time per run."""
     c = job.coords
     return (c.get("variant") or c.get("structure", "?"), c.get("dataset", "lung slices"))
 
 
-def _estimate(jobs: Sequence[Job]) -> None:
-    """Fill ``est_seconds`` from finished runs of the same model and dataset (mean train time), else None."""
+def _estimate(jobs: Sequence[Job], bench: dict[str, float] | None = None) -> None:
+    """Fill ``est_seconds`` (time still to train) and ``est_basis`` from the plan's finished runs.
+
+    Best: the mean training time of finished runs of the same model on the same dataset. Else: the
+    model's mean ms/iter in finished runs on any dataset, times this job's iterations per epoch, times the
+    mean number of epochs finished runs took (the cap while none has finished); for a model with no
+    finished run, the benchmark's ms/iter (``bench``: model -> ms, `bench_ms_per_iter`) in its place. A
+    partial job counts only its remaining epochs. Jobs with neither stay unestimated (``None``).
+    """
     import json
 
+    bench = bench or {}
+
     root = cache_dir()
-    seen: dict[tuple[str, str], list[float]] = {}
+    per_run: dict[tuple[str, str], list[float]] = {}
+    ms_iter: dict[str, list[float]] = {}
+    epochs: list[int] = []
     for j in jobs:
         if j.kind == "sr_teacher" or j.status != "done":
             continue
@@ -233,13 +285,24 @@ def _estimate(jobs: Sequence[Job]) -> None:
             r = json.loads((root / j.folder / "result.json").read_text())
         except (OSError, ValueError):
             continue
-        seen.setdefault(_model_data(j), []).append(float(r.get("train_seconds", 0)))
+        per_run.setdefault(_model_data(j), []).append(float(r.get("train_seconds", 0)))
+        if r.get("ms_per_iter"):
+            ms_iter.setdefault(_model_data(j)[0], []).append(float(r["ms_per_iter"]))
+        epochs.append(int(r.get("stopped_epoch") or len(r.get("history", [])) or 0))
     for j in jobs:
-        if j.kind != "sr_teacher" and j.status not in ("done", "blocked"):
-            t = seen.get(_model_data(j))
-            if t:
-                frac = 1.0 - (j.last_epoch or 0) / max(j.max_epochs or 1, 1)
-                j.est_seconds = round(sum(t) / len(t) * max(frac, 0.1), 1)
+        if j.kind == "sr_teacher" or j.status in ("done", "blocked"):
+            continue
+        left = 1.0 - (j.last_epoch or 0) / max(j.max_epochs or 1, 1)
+        same = per_run.get(_model_data(j))
+        model_ms = ms_iter.get(_model_data(j)[0]) or ([bench[_bench_model(j)]] if _bench_model(j) in bench else None)
+        if same:
+            j.est_seconds, j.est_basis = round(sum(same) / len(same) * max(left, 0.1), 1), "same model and dataset"
+        elif model_ms and j.iters_per_epoch:
+            n_epochs = sum(epochs) / len(epochs) if epochs else (j.max_epochs or 1)
+            todo = max(n_epochs - (j.last_epoch or 0), 1.0)
+            j.est_seconds = round(sum(model_ms) / len(model_ms) / 1000.0 * j.iters_per_epoch * todo, 1)
+            j.est_basis = ("the model's ms/iter on another dataset" if ms_iter.get(_model_data(j)[0])
+                           else "the benchmark's ms/iter (softnodule plan --bench)")
 
 
 def summary(jobs: Sequence[Job]) -> dict[str, Any]:

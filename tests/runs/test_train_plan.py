@@ -62,3 +62,22 @@ def test_lgan_jobs_wait_for_the_lipschitz_decision_and_match_notebook_14s_runs(r
     runs = L.train_structures(smoke, ds, lipschitz=choice["choice"], progress=False)
     notebook_keys = {r.key for rs in runs.values() for r in rs} | {r["key"] for r in choice["rows"]}
     assert notebook_keys == done
+
+
+def test_plan_bench_gives_every_trainable_job_an_estimate_and_keeps_the_timings(run_cache, tmp_path, monkeypatch):
+    import shutil
+
+    fresh = tmp_path / "cache"  # no finished run and no timing yet
+    if (run_cache / "nodule_index").exists():
+        shutil.copytree(run_cache / "nodule_index", fresh / "nodule_index")
+    monkeypatch.setenv("SOFTNODULE_CACHE", str(fresh))
+    smoke = PROFILES["smoke"]
+    before = [j for j in plan(smoke, "phantom", notebooks=["07"]) if j.kind == "segmenter" and j.status == "todo"]
+    assert before and all(j.est_seconds is None for j in before)  # nothing finished, nothing timed: no guess
+    jobs = [j for j in plan(smoke, "phantom", notebooks=["07"], bench=True)
+            if j.kind == "segmenter" and j.status == "todo"]
+    assert all(j.est_seconds > 0 and "benchmark" in j.est_basis and j.iters_per_epoch >= 1 for j in jobs)
+    timed = list((fresh / "bench").glob("train_ms-smoke-*t.json"))
+    assert len(timed) == 1
+    again = [j for j in plan(smoke, "phantom", notebooks=["07"]) if j.kind == "segmenter" and j.status == "todo"]
+    assert [j.est_seconds for j in again] == [j.est_seconds for j in jobs]  # read back, not re-timed
