@@ -228,11 +228,12 @@ def execute(jobs: Sequence[Job], *, executor: str = "local", scheduler: str | No
 def train_plan(profile, source: str | None = "auto", *, notebooks: Sequence[str] | None = None,
                only: str | None = None, executor: str = "local", scheduler: str | None = None,
                workers: int | None = None, threads: int | None = None, echo: Printer = print,
-               max_rounds: int = 3) -> dict[str, Any]:
+               max_rounds: int = 8) -> dict[str, Any]:
     """Plan ``profile``'s trainings, run the missing ones, and plan again while blocked jobs become runnable.
 
-    Table I/II's best-baseline seeds wait for every baseline's first run: a second round trains them. Stops
-    when a round trains nothing. Returns `execute`'s counts summed over the rounds, ``rounds``, ``cached``
+    Jobs behind a decision on validation wait for the runs it reads (Table I/II's best baseline, LGAN's
+    Lipschitz control, CasGAN's depth rule, lr sweeps and priors): the next round trains them. Stops when a
+    round trains nothing, or after ``max_rounds`` (CasGAN needs five). Returns `execute`'s counts summed over the rounds, ``rounds``, ``cached``
     (jobs already done at the start) and ``skipped_running`` and ``blocked`` from the last plan.
     """
     from .plan import plan

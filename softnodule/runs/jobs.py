@@ -160,15 +160,41 @@ def teacher_of(coords: dict[str, Any]):
     return _teacher(_frozen(coords["profile"]), coords["source"])
 
 
-def segmenter_inputs(coords: dict[str, Any], teacher=None):
-    """``(SegConfig, dataset, teacher)`` of a segmenter job, exactly as the table notebooks build them."""
-    from ..experiments.engine.table_runs import VARIANTS, variant_config, variant_dataset
+def segmenter_inputs(coords: dict[str, Any], teacher=None, *, identity_only: bool = False):
+    """``(SegConfig, dataset, teacher)`` of a segmenter job, exactly as the table notebooks build them.
+
+    ``coords["casgan"] = {"lr", "extra_sr_steps"}``: a CasGAN-table run (`casgan.tables.lr_variant`);
+    ``coords["prior"]``: the coordinates of the frozen CasGAN whose Soft Mask is the cascade's second
+    channel (`casgan.tables.prior_dataset`), with ``coords["prior_key"]`` its key. ``identity_only``
+    (the plan): derived data is only named and keyed (`table_runs.DatasetIdentity`), never built, so a
+    cascade job is keyed without running its prior.
+    """
+    from ..experiments.engine.table_runs import VARIANTS, variant_config, variant_dataset, variant_identity
     from ..models.registry import model_spec
 
     p = profile_from(coords["profile"])
     v = VARIANTS[coords["variant"]]
+    cas = coords.get("casgan")
+    if cas is not None:
+        from ..experiments.casgan.tables import lr_variant
+
+        v = lr_variant(coords["variant"], float(cas["lr"]), bool(cas["extra_sr_steps"]))
     cfg = replace(variant_config(v, p, int(coords["seed"])), **coords.get("config", {}))
-    data = variant_dataset(v, dataset_of(coords))
+    base = dataset_of(coords)
+    if "prior" in coords:
+        from ..experiments.casgan.tables import prior_dataset, prior_identity
+
+        if identity_only:
+            base = prior_identity(base, coords["prior_key"])
+        else:
+            from ..train.segmentation import train_segmenter
+
+            prior = train_segmenter(*segmenter_inputs(coords["prior"]), progress=False)  # finished: loads
+            if prior.key != coords["prior_key"]:
+                raise KeyMismatch(f"the cascade prior rebuilt here has key {prior.key}, the plan says "
+                                  f"{coords['prior_key']}; re-plan on this machine")
+            base = prior_dataset(base, prior)
+    data = variant_identity(v, base) if identity_only else variant_dataset(v, base)
     needs_sr = model_spec(v.model).needs_sr
     return cfg, data, (teacher if teacher is not None else teacher_of(coords)) if needs_sr else None
 

@@ -11,9 +11,10 @@ Covered: the SR teacher (02), DSNet Tables I-V and the conference ablation (04-0
 cross-validation folds on the datasets present here (08: ISBI 2012, PROMISE12 when configured), Table VIII
 and the fast-path check (09), the walk-through runs of 03 and 10 (the same runs as the tables' seed 0).
 LGAN (14): the Lipschitz decision's runs, then every structure and seed with the option chosen on
-validation (``blocked`` until the decision's runs are done). Not yet planned: CasGAN (12; its lr sweep,
-depth rule and cascade priors are decided inside the notebook); it still trains what it misses itself,
-through the same cached, locked training functions.
+validation (``blocked`` until the decision's runs are done). CasGAN (12): its SR depth rule, each table's
+lr sweep, rows, priors and cascade rows, each step planned once the runs its decision reads are done
+(`_casgan`). Cascade runs are keyed from their prior's key (`casgan.tables.prior_identity`) without
+running the prior. Every notebook's runs are planned.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from typing import Any
 
 from ..config import Profile, cache_dir
 from ..io import atomic_write_text
-from .jobs import Job, lgan_inputs, profile_dict, refresh, segmenter_inputs, teacher_inputs
+from .jobs import Job, dataset_of, lgan_inputs, profile_dict, refresh, segmenter_inputs, teacher_inputs
 
 #: notebooks the plan covers, and the ones whose trainings happen inside the notebook for now
-PLANNED_NOTEBOOKS: tuple[str, ...] = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "14")
-UNPLANNED_NOTEBOOKS: tuple[str, ...] = ("12",)
+PLANNED_NOTEBOOKS: tuple[str, ...] = ("02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "14")
+UNPLANNED_NOTEBOOKS: tuple[str, ...] = ()
 
 
 def _dsnet_tables() -> list[tuple[str, ModuleType, tuple[str, ...]]]:
@@ -90,21 +91,39 @@ class _Planner:
         return self.add(job, notebook)
 
     def segmenter(self, notebook: str, dataset: str, variant: str, seed: int, label: str = "",
-                  data_args: dict[str, Any] | None = None, **config: Any) -> Job:
+                  data_args: dict[str, Any] | None = None, more: dict[str, Any] | None = None,
+                  **config: Any) -> Job:
+        """A segmenter job; ``more``: further coordinates (a CasGAN run's lr and depth rule, its prior)."""
         from ..train.segmentation import segmenter_run
 
-        coords = {**self.base, "dataset": dataset, "variant": variant, "seed": int(seed), "config": config}
+        coords = {**self.base, "dataset": dataset, "variant": variant, "seed": int(seed), "config": config,
+                  **(more or {})}
         where = dataset
         if data_args:
             coords["data_args"] = data_args
             where += "".join(f" {k} {v}" for k, v in data_args.items() if k == "fold")
-        cfg, data, teacher = segmenter_inputs(coords, teacher=self.teacher)
+        cfg, data, teacher = segmenter_inputs(coords, teacher=self.teacher, identity_only=True)
         key, folder = segmenter_run(cfg, data, teacher)
         extra = "".join(f", {k}={v}" for k, v in config.items())
         job = Job(key, "segmenter", str(folder.relative_to(self.root)),
                   label or f"{variant} on {where}, seed {seed}{extra}", coords, max_epochs=cfg.epochs,
-                  iters_per_epoch=-(-data.counts["train"] // cfg.batch_size))
+                  iters_per_epoch=-(-dataset_of(coords).counts["train"] // cfg.batch_size))
         return self.add(job, notebook)
+
+    def casgan(self, dataset: str, variant: str, seed: int, lr: float, extra_sr_steps: bool,
+               data_args: dict[str, Any] | None = None, prior: Job | None = None) -> Job:
+        """A CasGAN-table run (notebook 12): ``variant`` at ``lr`` with the SR depth rule, on the prior's data."""
+        from ..experiments.casgan.tables import SR_STEP_MODELS
+        from ..experiments.engine.table_runs import VARIANTS
+
+        more: dict[str, Any] = {"casgan": {"lr": float(lr), "extra_sr_steps": bool(extra_sr_steps)}}
+        if prior is not None:
+            more |= {"prior": prior.coords, "prior_key": prior.key}
+        where = dataset + (f" fold {data_args['fold']}" if data_args else "")
+        label = (f"{variant} on {where}, seed {seed}, lr {lr:g}"
+                 + ("" if extra_sr_steps or VARIANTS[variant].model not in SR_STEP_MODELS else ", same SR steps")
+                 + (f", prior seed {prior.coords['seed']}" if prior is not None else ""))
+        return self.segmenter("12", dataset, variant, seed, label, data_args=data_args, more=more)
 
     def lgan(self, notebook: str, structure: str, seed: int, lipschitz: str) -> Job:
         from ..train.lgan import lgan_run
@@ -171,6 +190,8 @@ def plan(profile: Profile, source: str | None = "auto", *, notebooks: Iterable[s
             pl.segmenter("09", "lidc", "dsnet", s, fast=False)
     if "08" in wanted:
         _table7(pl, profile)
+    if "12" in wanted:
+        _casgan(pl, profile)
     if "14" in wanted:
         _lgan(pl, profile)
     for nb, models in (("03", ("unet", "dsnet")), ("10", ("dsnet",))):
@@ -196,6 +217,117 @@ def _table7(pl: _Planner, profile: Profile) -> None:
             for v in T7.VARIANT_NAMES:
                 for s in seeds_for(v, profile):
                     pl.segmenter("08", name, v, s, data_args={"fold": k, "size": sizes[name]})
+
+
+def _blocked(pl: _Planner, notebook: str, label: str, waiting: Sequence[Job], note: str) -> None:
+    pl.add(Job("", "segmenter", "", label, dict(pl.base), status="blocked",
+               after=[j.key for j in waiting if j.status != "done"], note=note), notebook)
+
+
+def _casgan(pl: _Planner, profile: Profile) -> None:
+    """Notebook 12, decision by decision as `casgan.tables` takes them (each on validation Dice).
+
+    1. the SR depth rule (`depth_sweep`: full CasGAN, seed 0, both rules, Table 1's set);
+    2. per table (and per Table 4 fold): every row (and the prior's CasGAN) at both learning rates, seed 0;
+    3. every row's seeds at its chosen lr, Table 1's best baseline as a claim row, the priors' seeds;
+    4. the cascade rows' lr sweep on the seed-0 prior's data, then their seeds, each on its seed's prior.
+    A step whose inputs are not trained yet is one ``blocked`` job; plan (or train) again after them.
+    """
+    from ..data.datasets.isbi import isbi_root
+    from ..data.datasets.promise12 import promise12_root
+    from ..experiments.casgan import tables as C
+    from ..experiments.dsnet.table7_generalization import isbi_size
+    from ..experiments.engine.table_runs import VARIANTS
+
+    depth_lr = dict(VARIANTS[C.SWEEP_VARIANT_DEPTH].train)["lr"]
+    depth = {r: pl.casgan("lnsm", C.SWEEP_VARIANT_DEPTH, C.SWEEP_SEED, depth_lr, r) for r in C.SR_STEP_RULES}
+    val = _val_dices(pl, depth)
+    if val is None:
+        _blocked(pl, "12", "CasGAN tables: every run, once the SR depth rule is chosen on validation",
+                 list(depth.values()), "full CasGAN seed 0 with both depth rules, Table 1's set")
+        return
+    extra = bool(C.choose_lr(tuple(val.items())))
+    tables: list[tuple[str, dict[str, Any] | None, Sequence[str], Sequence[str], Sequence[str]]] = [
+        ("lnsm", None, C.TABLE1_VARIANTS, C.TABLE1_CLAIM_VARIANTS, C.TABLE1_BASELINES),
+        ("lidc", None, C.TABLE3_VARIANTS, C.TABLE3_CLAIM_VARIANTS, ())]
+    for name, present, side in (("isbi", isbi_root(), isbi_size(profile)), ("promise12", promise12_root(),
+                                                                            profile.crop)):
+        if present is not None:
+            claim4 = [n for n in C.TABLE4_CLAIM_VARIANTS if n in C.TABLE4_VARIANTS]
+            tables += [(name, {"fold": k, "size": side}, C.TABLE4_VARIANTS, claim4, ())
+                       for k in range(C.table4_folds(profile))]
+    for dataset, data_args, names, claim, baselines in tables:
+        _casgan_table(pl, profile, extra, dataset, data_args, names, claim, baselines)
+
+
+def _val_dices(pl: _Planner, runs: dict[Any, Job]) -> dict[Any, float] | None:
+    """Validation Dice (%) at the validation threshold of each finished run, or None while one is missing."""
+    finished = {k: pl.finished(j) for k, j in runs.items()}
+    if any(f is None for f in finished.values()):
+        return None
+    return {k: 100.0 * float(f.result["val_dice_at_threshold"]) for k, f in finished.items()}
+
+
+def _lr_choices(pl: _Planner, sweeps: dict[str, dict[float, Job]]) -> dict[str, Any] | None:
+    """`casgan.tables.LRChoice` per swept variant, or None while a sweep run is missing."""
+    from ..experiments.casgan.tables import SWEEP_SEED, LRChoice, choose_lr
+
+    out = {}
+    for n, by_lr in sweeps.items():
+        val = _val_dices(pl, by_lr)
+        if val is None:
+            return None
+        pairs = tuple((float(lr), d) for lr, d in val.items())
+        out[n] = LRChoice(n, SWEEP_SEED, pairs, choose_lr(pairs))
+    return out
+
+
+def _casgan_table(pl: _Planner, profile: Profile, extra: bool, dataset: str, data_args: dict[str, Any] | None,
+                  names: Sequence[str], claim: Sequence[str], baselines: Sequence[str]) -> None:
+    """One CasGAN table's jobs, as `casgan.tables.run_table` trains them."""
+    from ..experiments.casgan import tables as C
+    from ..experiments.engine.table_runs import seeds_for
+
+    where = dataset + (f" fold {data_args['fold']}" if data_args else "")
+    plain = [n for n in names if n not in C.CASCADE_VARIANTS]
+    cascade = [n for n in names if n in C.CASCADE_VARIANTS]
+    swept = plain + ([C.PRIOR_VARIANT] if cascade and C.PRIOR_VARIANT not in plain else [])
+    sweeps = {n: {lr: pl.casgan(dataset, n, C.SWEEP_SEED, lr, extra, data_args) for lr in C.LRS} for n in swept}
+    choices = _lr_choices(pl, sweeps)
+    if choices is None:
+        _blocked(pl, "12", f"CasGAN {where}: every row's seeds at its lr chosen on validation",
+                 [j for js in sweeps.values() for j in js.values()], "each row at both lrs, seed 0")
+        return
+    best = C.best_by_validation(choices, [b for b in baselines if b in plain]) if baselines else None
+    claim_set = frozenset(n for n in (*claim, *([best] if best else [])) if n in names)
+    for n in plain:
+        for s in seeds_for(n, profile, claim_set):
+            pl.casgan(dataset, n, s, choices[n].lr, extra, data_args)
+    if not cascade:
+        return
+    seeds = sorted({s for n in cascade for s in seeds_for(n, profile, claim_set)})
+    priors = {s: pl.casgan(dataset, C.PRIOR_VARIANT, s, choices[C.PRIOR_VARIANT].lr, extra, data_args)
+              for s in seeds}
+    first = priors.get(C.SWEEP_SEED) or priors[seeds[0]]
+    if pl.finished(first) is None:
+        _blocked(pl, "12", f"CasGAN {where}: the cascade rows, once their prior is trained", [first],
+                 "the prior's frozen Soft Mask is their second input channel")
+        return
+    seed0 = first.coords["seed"]
+    csweeps = {n: {lr: pl.casgan(dataset, n, seed0, lr, extra, data_args, prior=first) for lr in C.LRS}
+               for n in cascade}
+    cchoices = _lr_choices(pl, csweeps)
+    if cchoices is None:
+        _blocked(pl, "12", f"CasGAN {where}: the cascade rows' seeds at their lr chosen on validation",
+                 [j for js in csweeps.values() for j in js.values()], "each cascade row at both lrs")
+        return
+    for n in cascade:
+        for s in seeds_for(n, profile, claim_set):
+            if pl.finished(priors[s]) is None:
+                _blocked(pl, "12", f"CasGAN {where}: {n} seed {s}, once its prior is trained", [priors[s]],
+                         "seed s of a cascade row reads the prior of seed s")
+            else:
+                pl.casgan(dataset, n, s, cchoices[n].lr, extra, data_args, prior=priors[s])
 
 
 def _lgan(pl: _Planner, profile: Profile) -> None:
@@ -244,7 +376,10 @@ def bench_ms_per_iter(jobs: Sequence[Job], profile: Profile, *, measure: bool = 
         known = json.loads(path.read_text())
     except (OSError, ValueError):
         known = {}
-    models = sorted({m for j in jobs if (m := _bench_model(j)) is not None})
+    from ..models.registry import model_spec
+
+    # the step bench feeds one-channel crops: cascade models (crop + prior) are estimated from their runs
+    models = sorted({m for j in jobs if (m := _bench_model(j)) is not None and model_spec(m).in_channels == 1})
     missing = [m for m in models if m not in known]
     if measure and missing:
         for i, m in enumerate(missing, 1):

@@ -81,3 +81,33 @@ def test_plan_bench_gives_every_trainable_job_an_estimate_and_keeps_the_timings(
     assert len(timed) == 1
     again = [j for j in plan(smoke, "phantom", notebooks=["07"]) if j.kind == "segmenter" and j.status == "todo"]
     assert [j.est_seconds for j in again] == [j.est_seconds for j in jobs]  # read back, not re-timed
+
+
+def test_casgan_plan_follows_notebook_12s_decisions_so_the_notebook_trains_nothing(run_cache, monkeypatch):
+    """Depth rule, lr sweeps, best baseline, priors and cascade rows, on smaller tables (same code paths)."""
+    from softnodule.data.datasets import isbi
+    from softnodule.experiments.casgan import tables as C
+    from softnodule.experiments.dsnet.sr_pretraining import run_sr_pretraining
+    from softnodule.experiments.engine.notebook_data import notebook_data
+    from softnodule.runs.executors import train_plan
+
+    for name, value in {"TABLE1_VARIANTS": ("unet", "casgan_bin", "casgan"), "TABLE1_BASELINES": ("unet",),
+                        "TABLE1_CLAIM_VARIANTS": ("casgan", "casgan_bin"), "TABLE3_VARIANTS": ("unet", "casgan_pp"),
+                        "TABLE3_CLAIM_VARIANTS": ("casgan_pp",)}.items():
+        monkeypatch.setattr(C, name, value)
+    monkeypatch.setattr(isbi, "isbi_root", lambda: None)  # Table 4's folds are the same steps per fold
+    smoke = PROFILES["smoke"]
+    out = train_plan(smoke, "phantom", notebooks=["12"], threads=1, echo=lambda line: None)
+    assert out["failed"] == 0 and out["blocked"] == 0 and out["rounds"] >= 3  # depth; sweeps; rows, priors, cascade
+    jobs = plan(smoke, "phantom", notebooks=["12"])
+    assert all(j.status == "done" for j in jobs)
+    labels = [j.label for j in jobs]
+    assert any("same SR steps" in x for x in labels) and any("prior seed 1" in x for x in labels)
+    finished = {p.parent.name for p in (run_cache / "segmenters").glob("*/result.json")}
+    data = notebook_data(smoke, "phantom", progress=False)
+    teacher, _, _ = run_sr_pretraining(smoke, [data.lnsm, data.lidc], data.index, seed=0)
+    t1 = C.table1(smoke, data.lnsm, teacher, progress=False)
+    t3 = C.table3(smoke, data.lidc, teacher, extra_sr_steps=t1.extra_sr_steps, progress=False)
+    assert {p.parent.name for p in (run_cache / "segmenters").glob("*/result.json")} == finished  # nothing new
+    keys = {r.key for t in (t1, t3) for rs in t.runs.values() for r in rs} | {p.key for p in t3.priors}
+    assert keys <= {j.key for j in jobs}

@@ -58,7 +58,8 @@ from ...models.registry import model_spec
 from ...train.segmentation import TrainedSegmenter, evaluate, predict, train_segmenter
 from ..dsnet.table7_generalization import DATASET_LABELS, slice_counts
 from ..engine.claims import Claim, claim_rows
-from ..engine.table_runs import (VARIANTS, Variant, degenerate_columns, display_rows, metric_rows, run_columns,
+from ..engine.table_runs import (VARIANTS, DatasetIdentity, Variant, degenerate_columns, display_rows, metric_rows,
+                                 run_columns,
                                  score_columns, seeds_for, table_provenance, variant_config,
                                  variant_dataset)
 from ..engine.trivial import trivial_evaluations, trivial_rows
@@ -104,6 +105,13 @@ NOTES = ("CasGAN = frozen SR teacher (x2 quick, x4 paper) + pix2pix U-Net segmen
 _PRIOR_CACHE: dict[tuple[str, str], ArraySplits] = {}
 
 
+def prior_identity(dataset: Any, prior_key: str) -> DatasetIdentity:
+    """Name and key of `prior_dataset` for the prior run ``prior_key``, without running the prior (the plan)."""
+    base_key = dataset.manifest["key"]
+    return DatasetIdentity(f"{dataset.manifest['spec']['name']}+prior",
+                           hashlib.sha256(f"{base_key}|casgan-prior|{prior_key}".encode()).hexdigest()[:12])
+
+
 def prior_dataset(dataset: SoftMaskDataset | ArraySplits, prior: TrainedSegmenter, *,
                   device: str = "auto") -> ArraySplits:
     """``dataset`` with a second image channel: the frozen CasGAN ``prior``'s Soft Mask, mapped to [-1, 1].
@@ -146,8 +154,8 @@ def prior_dataset(dataset: SoftMaskDataset | ArraySplits, prior: TrainedSegmente
         _, soft = predict(prior.pipeline, a.image, device=device)
         image = np.concatenate([a.image, 2.0 * soft - 1.0], axis=1).astype(np.float32)
         splits[split] = SegmentationArrays(image, a.soft, a.binary, a.ids)
-    key = hashlib.sha256(f"{base_key}|casgan-prior|{prior.key}".encode()).hexdigest()[:12]
-    out = ArraySplits(f"{dataset.manifest['spec']['name']}+prior", key, splits,
+    ident = prior_identity(dataset, prior.key)
+    out = ArraySplits(ident.name, ident.key, splits,
                       notes={"base_key": base_key, "prior_key": prior.key, "prior_model": prior.config.model})
     _PRIOR_CACHE[(base_key, prior.key)] = out
     return out

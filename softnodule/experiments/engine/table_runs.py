@@ -116,6 +116,37 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 _TARGET_CACHE: dict[tuple[str, str], ArraySplits] = {}
 
 
+@dataclass(frozen=True)
+class DatasetIdentity:
+    """A derived dataset's name and content key without its arrays: what a run's cache key reads.
+
+    The plan (`softnodule.runs`) computes the keys of runs on derived data (a soft target, a cascade
+    prior) from these, so it never has to build the data; the builders below use the same functions,
+    so the two cannot drift (a worker that rebuilt the real data checks the key again).
+    """
+
+    name: str
+    key: str
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return {"key": self.key, "spec": {"name": self.name}}
+
+
+def target_identity(dataset: Any, target: str) -> DatasetIdentity:
+    """Name and key of `target_dataset` (``target`` other than ``soft_mask``)."""
+    base_key = dataset.manifest["key"]
+    return DatasetIdentity(f"{dataset.manifest['spec']['name']}+{target}",
+                           hashlib.sha256(f"{base_key}|{target}|kats(1.2,0.5)|gros(2.0)".encode()).hexdigest()[:12])
+
+
+def variant_identity(variant: Variant, dataset: Any) -> Any:
+    """`variant_dataset`'s name and key without building it (``dataset`` itself when unchanged)."""
+    if model_spec(variant.model).soft_mask_loss and variant.target != "soft_mask":
+        return target_identity(dataset, variant.target)
+    return dataset
+
+
 def _soft_target(binary: np.ndarray, target: str, soft: np.ndarray | None = None) -> np.ndarray:
     """Replacement soft targets (N, 1, S, S) in [0, 1] built from the binary masks (and, for
     ``"softened"``, the Soft Masks ``soft``: CasGAN's Eq. 6, elementwise max(binary, Soft Mask))."""
@@ -149,9 +180,8 @@ def target_dataset(dataset: SoftMaskDataset | ArraySplits, target: str) -> SoftM
     for split in ("train", "val", "test"):
         a = dataset_arrays(dataset, split)
         splits[split] = SegmentationArrays(a.image, _soft_target(a.binary, target, a.soft), a.binary, a.ids)
-    key = hashlib.sha256(f"{base_key}|{target}|kats(1.2,0.5)|gros(2.0)".encode()).hexdigest()[:12]
-    name = f"{dataset.manifest['spec']['name']}+{target}"
-    out = ArraySplits(name, key, splits, notes={"base_key": base_key, "target": target})
+    ident = target_identity(dataset, target)
+    out = ArraySplits(ident.name, ident.key, splits, notes={"base_key": base_key, "target": target})
     _TARGET_CACHE[(base_key, target)] = out
     return out
 
