@@ -199,8 +199,21 @@ def plan(profile: Profile, source: str | None = "auto", *, notebooks: Iterable[s
             for m in models:
                 pl.segmenter(nb, "lnsm", m, 0, epochs=profile.epochs)
     jobs = list(pl.jobs.values())
+    if not teacher_job.notebooks and not any(_reads_teacher(j) for j in jobs):
+        jobs.remove(teacher_job)  # e.g. LGAN alone: nothing planned reads the SR teacher
     _estimate(jobs, bench_ms_per_iter(jobs, profile, measure=bench))
     return jobs
+
+
+def _reads_teacher(job: Job) -> bool:
+    """A segmenter job whose model reads the SR teacher (or a blocked step that may plan one)."""
+    from ..experiments.engine.table_runs import VARIANTS
+    from ..models.registry import model_spec
+
+    if job.kind != "segmenter":
+        return False
+    v = job.coords.get("variant")
+    return job.status == "blocked" or (v in VARIANTS and model_spec(VARIANTS[v].model).needs_sr)
 
 
 def _table7(pl: _Planner, profile: Profile) -> None:
