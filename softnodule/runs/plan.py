@@ -64,6 +64,11 @@ class _Finished:
     result: dict[str, Any]
 
 
+def _where(dataset: str, data_args: dict[str, Any] | None) -> str:
+    """A job's data for people: ``lnsm``, or ``isbi fold 2``."""
+    return dataset + (f" fold {data_args['fold']}" if data_args else "")
+
+
 class _Planner:
     def __init__(self, profile: Profile, source: str) -> None:
         self.profile, self.source = profile, source
@@ -98,15 +103,14 @@ class _Planner:
 
         coords = {**self.base, "dataset": dataset, "variant": variant, "seed": int(seed), "config": config,
                   **(more or {})}
-        where = dataset
         if data_args:
             coords["data_args"] = data_args
-            where += "".join(f" {k} {v}" for k, v in data_args.items() if k == "fold")
         cfg, data, teacher = segmenter_inputs(coords, teacher=self.teacher, identity_only=True)
         key, folder = segmenter_run(cfg, data, teacher)
         extra = "".join(f", {k}={v}" for k, v in config.items())
         job = Job(key, "segmenter", str(folder.relative_to(self.root)),
-                  label or f"{variant} on {where}, seed {seed}{extra}", coords, max_epochs=cfg.epochs,
+                  label or f"{variant} on {_where(dataset, data_args)}, seed {seed}{extra}", coords,
+                  max_epochs=cfg.epochs,
                   iters_per_epoch=-(-dataset_of(coords).counts["train"] // cfg.batch_size))
         return self.add(job, notebook)
 
@@ -119,8 +123,7 @@ class _Planner:
         more: dict[str, Any] = {"casgan": {"lr": float(lr), "extra_sr_steps": bool(extra_sr_steps)}}
         if prior is not None:
             more |= {"prior": prior.coords, "prior_key": prior.key}
-        where = dataset + (f" fold {data_args['fold']}" if data_args else "")
-        label = (f"{variant} on {where}, seed {seed}, lr {lr:g}"
+        label = (f"{variant} on {_where(dataset, data_args)}, seed {seed}, lr {lr:g}"
                  + ("" if extra_sr_steps or VARIANTS[variant].model not in SR_STEP_MODELS else ", same SR steps")
                  + (f", prior seed {prior.coords['seed']}" if prior is not None else ""))
         return self.segmenter("12", dataset, variant, seed, label, data_args=data_args, more=more)
@@ -174,11 +177,9 @@ def plan(profile: Profile, source: str | None = "auto", *, notebooks: Iterable[s
                     for s in seeds_for(v, profile, {v}):
                         pl.segmenter(nb, column, v, s)
             else:
-                waiting = [j.key for js in runs.values() for j in js if j.status != "done"]
-                label = f"{table.CSV} {column}: the best baseline's extra seeds {tuple(profile.claim_seeds)}"
-                blocked = Job("", "segmenter", "", label, {**pl.base, "dataset": column}, status="blocked",
-                              after=waiting, note="chosen on VALIDATION Dice once every row's first runs are done")
-                pl.add(blocked, nb)
+                _blocked(pl, nb, f"{table.CSV} {column}: the best baseline's extra seeds {tuple(profile.claim_seeds)}",
+                         [j for js in runs.values() for j in js],
+                         "chosen on VALIDATION Dice once every row's first runs are done", dataset=column)
     if "09" in wanted:
         from ..experiments.dsnet.table8_inference_time import VARIANT_NAMES as T8
 
@@ -232,8 +233,10 @@ def _table7(pl: _Planner, profile: Profile) -> None:
                     pl.segmenter("08", name, v, s, data_args={"fold": k, "size": sizes[name]})
 
 
-def _blocked(pl: _Planner, notebook: str, label: str, waiting: Sequence[Job], note: str) -> None:
-    pl.add(Job("", "segmenter", "", label, dict(pl.base), status="blocked",
+def _blocked(pl: _Planner, notebook: str, label: str, waiting: Sequence[Job], note: str, *, kind: str = "segmenter",
+             **coords: Any) -> None:
+    """One ``blocked`` job: a step whose decision on validation waits for the unfinished jobs of ``waiting``."""
+    pl.add(Job("", kind, "", label, {**pl.base, **coords}, status="blocked",
                after=[j.key for j in waiting if j.status != "done"], note=note), notebook)
 
 
@@ -278,7 +281,9 @@ def _val_dices(pl: _Planner, runs: dict[Any, Job]) -> dict[Any, float] | None:
     finished = {k: pl.finished(j) for k, j in runs.items()}
     if any(f is None for f in finished.values()):
         return None
-    return {k: 100.0 * float(f.result["val_dice_at_threshold"]) for k, f in finished.items()}
+    from ..experiments.casgan.tables import validation_dice
+
+    return {k: validation_dice(f) for k, f in finished.items()}  # the number casgan.tables reads
 
 
 def _lr_choices(pl: _Planner, sweeps: dict[str, dict[float, Job]]) -> dict[str, Any] | None:
@@ -301,7 +306,7 @@ def _casgan_table(pl: _Planner, profile: Profile, extra: bool, dataset: str, dat
     from ..experiments.casgan import tables as C
     from ..experiments.engine.table_runs import seeds_for
 
-    where = dataset + (f" fold {data_args['fold']}" if data_args else "")
+    where = _where(dataset, data_args)
     plain = [n for n in names if n not in C.CASCADE_VARIANTS]
     cascade = [n for n in names if n in C.CASCADE_VARIANTS]
     swept = plain + ([C.PRIOR_VARIANT] if cascade and C.PRIOR_VARIANT not in plain else [])
@@ -356,11 +361,9 @@ def _lgan(pl: _Planner, profile: Profile) -> None:
             for k in L.seeds_for(s, profile):
                 pl.lgan("14", s, k, chosen)
     else:
-        waiting = [j.key for js in choice.values() for j in js if j.status != "done"]
-        blocked = Job("", "lgan", "", "LGAN structures, with the Lipschitz control chosen on validation",
-                      dict(pl.base), status="blocked", after=waiting,
-                      note="clip vs gradient penalty: the higher validation IoU of the choice runs")
-        pl.add(blocked, "14")
+        _blocked(pl, "14", "LGAN structures, with the Lipschitz control chosen on validation",
+                 [j for js in choice.values() for j in js],
+                 "clip vs gradient penalty: the higher validation IoU of the choice runs", kind="lgan")
 
 
 def _bench_model(job: Job) -> str | None:

@@ -225,7 +225,7 @@ def choose_lr(val_dice: Sequence[tuple[float, float]]) -> float:
     return best_lr
 
 
-def _val_dice(t: TrainedSegmenter) -> float:
+def validation_dice(t: TrainedSegmenter) -> float:
     """Validation Dice (%) at the validation-chosen threshold: the only number any choice here reads."""
     return 100.0 * float(t.result["val_dice_at_threshold"])
 
@@ -239,7 +239,7 @@ def lr_sweep(names: Sequence[str], profile: Profile, dataset: SoftMaskDataset | 
     """
     out = {}
     for name in names:
-        val = tuple((float(lr), _val_dice(train_at(name, lr, profile, dataset, teacher, seeds=[seed], progress=progress,
+        val = tuple((float(lr), validation_dice(train_at(name, lr, profile, dataset, teacher, seeds=[seed], progress=progress,
                                                    extra_sr_steps=extra_sr_steps)[0]))
                     for lr in lrs)
         out[name] = LRChoice(name, seed, val, choose_lr(val))
@@ -291,7 +291,7 @@ def depth_sweep(profile: Profile, dataset: SoftMaskDataset | ArraySplits, teache
 
     Ties and nan keep the earlier rule of ``rules`` (the registry default first). The test split is not read.
     """
-    val = tuple((bool(r), _val_dice(train_at(SWEEP_VARIANT_DEPTH, lr, profile, dataset, teacher, seeds=[seed],
+    val = tuple((bool(r), validation_dice(train_at(SWEEP_VARIANT_DEPTH, lr, profile, dataset, teacher, seeds=[seed],
                                              progress=progress, extra_sr_steps=bool(r))[0])) for r in rules)
     return DepthChoice(seed, float(lr), val, bool(choose_lr(val)))
 
