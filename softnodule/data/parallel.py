@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from typing import Any
 
 Chunk = Callable[[list[str]], tuple[list[tuple[str, Any]], list[tuple[str, str]]]]
@@ -42,7 +42,9 @@ def map_chunks(work: Chunk, ids: Sequence[str], *, workers: int, chunk: int, ini
 
     ``client`` (a `distributed.Client`): chunks of ``chunk`` ids become tasks on its cluster. Else
     ``workers == 1`` runs here one id at a time (the caller prepares the state ``initializer`` would),
-    and more workers get chunks in a pool of spawned processes. ``work`` and ``initializer`` must be
+    and more workers get chunks in a pool of spawned processes, except inside a daemonic process (a
+    job on a Dask worker that has to build its data), which may not start one: it runs ``initializer``
+    and the ids here. ``work`` and ``initializer`` must be
     picklable (module-level functions or ``functools.partial`` of them).
     """
     from tqdm.auto import tqdm
@@ -61,7 +63,9 @@ def map_chunks(work: Chunk, ids: Sequence[str], *, workers: int, chunk: int, ini
             good.update(g)
             bad += b
             bar.update(futures[fut])
-    elif workers == 1:
+    elif workers == 1 or current_process().daemon:
+        if workers != 1:  # a daemonic process (a Dask worker) may not start a pool: the cases run here
+            initializer()
         for nid in ids:
             g, b = work([nid])
             good.update(g)

@@ -79,3 +79,17 @@ def test_train_until_stops_the_whole_process_group_at_the_deadline(tmp_path):
     assert not _alive(grandchild), "the training command's own children outlived the deadline"
     assert train_until([sys.executable, "-c", "pass"], 30.0, tmp_path / "log2.txt") == {
         "returncode": 0, "stopped_at_deadline": False, "seconds": pytest.approx(0.0, abs=15)}
+
+
+def test_a_dask_worker_without_the_dataset_builds_it_and_trains(run_cache):
+    """The worker's process is daemonic (no process pool): it labels the cases itself, then trains."""
+    import shutil
+
+    from softnodule.runs import executors as X
+
+    jobs = plan(PROFILES["smoke"], "phantom", notebooks=["11"])
+    job = next(j for j in jobs if j.label == "cfcnn on lidc, seed 0")
+    shutil.rmtree(run_cache / "datasets")  # built by the planner here; the worker must build it again
+    out = X.execute([job], executor="dask", workers=1, echo=lambda line: None)
+    assert out["failed"] == 0 and out["trained"] == 1, out["failures"]
+    assert any((run_cache / "datasets").glob("lidc_style-phantom-*/manifest.json"))
