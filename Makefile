@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PROFILE ?= quick
 
-.PHONY: reproduce test install doctor clean-executed
+.PHONY: reproduce test install doctor clean-executed browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,7 +21,17 @@ install: $(STAMP)
 reproduce: $(STAMP)
 	$(BIN)/softnodule reproduce --profile $(PROFILE)
 
-test: $(STAMP)
+# The inspector's browser test drives Debian's chromium through chromedriver; installed here when missing
+# (root or sudo on Debian/Ubuntu). Elsewhere the test is skipped with the reason, except in CI, where it fails.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null \
+	    || echo "make: could not install chromium + chromium-driver; the browser test will be skipped"; \
+	else echo "make: no apt-get: install chromium and chromedriver yourself for the browser test"; fi
+
+test: $(STAMP) browser
 	SOFTNODULE_PROFILE=smoke $(BIN)/python -m pytest tests notebooks --nbval-lax
 
 doctor: $(STAMP)

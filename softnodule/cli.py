@@ -1,4 +1,5 @@
-"""The ``softnodule`` command: reproduce, plan, train, doctor, data info/build/fetch/export, lidc readers, bench."""
+"""The ``softnodule`` command: reproduce, plan, train, doctor, data info/build/fetch/export, lidc readers, bench,
+inspect."""
 
 from __future__ import annotations
 
@@ -193,6 +194,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from .inspector import serve
+
+    server = serve(args.nodule_id, args.source, port=args.port, timeout=args.timeout)
+    print(f"Soft Mask inspector: {server.url}  (source {server.source}, nodule {server.nodule_id}; Ctrl-C stops it)",
+          flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    server.wait()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="softnodule", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -284,6 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--iters", type=int, default=8, help="train: timed training steps per model")
     b.add_argument("--reps", type=int, default=30, help="train: timed inference repetitions per model")
     b.set_defaults(func=_cmd_bench)
+
+    ins = sub.add_parser("inspect", help="the trimap / Soft Mask inspector as a web page on localhost (Voila)")
+    ins.add_argument("nodule_id", nargs="?", help="nodule to open on, e.g. LIDC-IDRI-0001/s0012/n01 (default: the first)")
+    ins.add_argument("--source", choices=("auto", "phantom", "lidc-crops", "lidc-dicom"), default="auto",
+                     help="image source (auto: lidc-crops when present, else the phantom)")
+    ins.add_argument("--port", type=int, help="loopback port (default: a free one)")
+    ins.add_argument("--open", action="store_true", help="also open the page in the default browser")
+    ins.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the server to start")
+    ins.set_defaults(func=_cmd_inspect)
     return p
 
 

@@ -53,14 +53,25 @@ def show_trimap(case: NoduleCase, erode: int = 2, dilate: int = 2):
     return fig
 
 
+#: One outline colour per reader (LIDC has at most four).
+READER_COLORS = ("cyan", "lime", "orange", "magenta")
+
+
 def show_matte(case: NoduleCase, eps: float = 1e-5, radius: int = 1, threshold: float = 0.5, erode: int = 2,
-               dilate: int = 2):
-    """Trimap -> Soft Mask -> binarised, next to the true alpha when the phantom knows it."""
+               dilate: int = 2, readers: bool = False):
+    """Trimap -> Soft Mask -> binarised, next to the true alpha when the phantom knows it.
+
+    ``readers=True`` outlines every reader's mask on the CT panel (one colour per reader), so the Soft
+    Mask's uncertain band can be set against the readers' disagreement.
+    """
     res = soft_mask_from_mask(case.image, case.consensus, erode_px=erode, dilate_px=dilate, eps=eps, radius=radius,
                               threshold=threshold)
     ncols = 5 if case.true_alpha is not None else 4
     fig, axes = plt.subplots(1, ncols, figsize=(2.4 * ncols, 2.8))
-    _ct(axes[0], case, f"CT ({case.source})")
+    _ct(axes[0], case, f"CT ({case.source})" + (f"\n{len(case.readers)} readers" if readers else ""))
+    if readers:
+        for mask, color in zip(case.readers, READER_COLORS):
+            _outline(axes[0], mask, color, 0.8)
     axes[1].imshow(res.trimap, cmap="gray", vmin=0, vmax=255)
     axes[1].set_title("trimap", fontsize=9)
     axes[2].imshow(res.alpha, cmap="magma", vmin=0, vmax=1)
@@ -97,7 +108,7 @@ def show_pipeline(cases: Sequence[NoduleCase], seed: int = 0):
             row[5].imshow(case.true_alpha, cmap="magma", vmin=0, vmax=1)
         else:
             _ct(row[5], case, "")
-            for mask, color in zip(case.readers, ("cyan", "lime", "orange", "magenta")):
+            for mask, color in zip(case.readers, READER_COLORS):
                 _outline(row[5], mask, color, 0.8)
         for ax, title in zip(row, cols):
             if ax is not row[0]:
@@ -107,24 +118,53 @@ def show_pipeline(cases: Sequence[NoduleCase], seed: int = 0):
     return fig
 
 
-def matte_inspector(cases: Sequence[NoduleCase]):
-    """Sliders (case, erosion, dilation, eps, window radius, threshold) over `show_matte`."""
+def matte_controls() -> dict:
+    """The matting sliders (erosion, dilation, log10 eps, window radius, threshold) and the readers toggle.
+
+    Keys are `show_matte`'s arguments (``log_eps`` is log10 of ``eps``); every control has
+    ``continuous_update=False``, so a figure is drawn when a slider is released, not while it moves.
+    """
     import ipywidgets as w
-    from IPython.display import display
 
     style = {"continuous_update": False}
-    controls = {
-        "i": w.IntSlider(value=0, min=0, max=len(cases) - 1, description="case", **style),
+    return {
         "erode": w.IntSlider(value=2, min=0, max=6, description="erosion px", **style),
         "dilate": w.IntSlider(value=2, min=0, max=6, description="dilation px", **style),
         "log_eps": w.FloatSlider(value=-5.0, min=-7.0, max=-1.0, step=0.5, description="log10 eps", **style),
         "radius": w.IntSlider(value=1, min=1, max=3, description="window r", **style),
         "threshold": w.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="threshold", **style),
+        "readers": w.Checkbox(value=True, description="readers' outlines"),
     }
 
-    def _show(i, erode, dilate, log_eps, radius, threshold):
-        fig = show_matte(cases[i], eps=10.0 ** log_eps, radius=radius, threshold=threshold, erode=erode, dilate=dilate)
-        plt.show(fig)
+
+def display_figure(fig) -> None:
+    """Show ``fig`` as a cell (or widget) output and close it, whatever matplotlib backend is active."""
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+
+
+def show_matte_controls(case: NoduleCase, erode: int, dilate: int, log_eps: float, radius: int, threshold: float,
+                        readers: bool):
+    """`show_matte` called with the values of `matte_controls` (eps given as its log10)."""
+    return show_matte(case, eps=10.0 ** log_eps, radius=radius, threshold=threshold, erode=erode, dilate=dilate,
+                      readers=readers)
+
+
+def matte_inspector(cases: Sequence[NoduleCase]):
+    """Sliders (case, erosion, dilation, eps, window radius, threshold, readers) over `show_matte`.
+
+    For a whole data source with a case picker, as a web page: ``softnodule inspect`` (`softnodule.inspector`).
+    """
+    import ipywidgets as w
+    from IPython.display import display
+
+    controls = {"i": w.IntSlider(value=0, min=0, max=len(cases) - 1, description="case", continuous_update=False),
+                **matte_controls()}
+
+    def _show(i, **values):
+        display_figure(show_matte_controls(cases[i], **values))
 
     out = w.interactive_output(_show, controls)
     box = w.VBox([w.HBox(list(controls.values())[:3]), w.HBox(list(controls.values())[3:]), out])
