@@ -1,5 +1,5 @@
 """The ``softnodule`` command: reproduce, plan, train, doctor, data info/build/fetch/export, lidc readers, bench,
-inspect."""
+notebooks publish/check, inspect."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     reproduce(args.profile, start=args.start, source=args.source, fetch_missing=not args.no_fetch, only=only,
               executor=None if args.executor == "none" else args.executor, scheduler=args.scheduler,
               workers=args.workers, threads=args.threads)
+    if args.publish:
+        from .notebook_outputs import publish
+
+        written = publish(args.profile)
+        print(f"published {len(written)} executed notebooks into notebooks/ (commit them with results/{args.profile}/)")
     return 0
 
 
@@ -194,6 +199,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    from . import notebook_outputs as outputs
+
+    if args.notebooks_command == "publish":
+        written = outputs.publish(args.profile)
+        print(f"published {len(written)} executed notebooks of the {args.profile} run into notebooks/")
+        return 0
+    found = outputs.check(args.profile)
+    result = {"profile": found.profile, "results_commit": found.results_commit, "with_outputs": len(found.executed),
+              "stripped": len(found.stripped), "ok": found.ok, "problems": found.problems}
+    _print_result(result, args.json, width=16)
+    return 0 if found.ok else 1
+
+
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from .inspector import serve
 
@@ -226,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image source of every notebook (auto: lidc-crops when found or fetched, else phantom)")
     r.add_argument("--no-fetch", action="store_true", help="never download the LIDC crops (offline runs)")
     r.add_argument("--only", metavar="NN,NN", help="run only these notebooks (number prefixes, e.g. 00,01,10)")
+    r.add_argument("--publish", action="store_true", help="then copy the executed notebooks into notebooks/ for "
+                   "readers (softnodule notebooks publish: one clean commit, machine paths replaced)")
     r.add_argument("--executor", choices=("local", "dask", "none"), default="local",
                    help="train the plan's missing jobs first, here or on Dask (none: the notebooks train them)")
     executor_args(r)
@@ -299,6 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--iters", type=int, default=8, help="train: timed training steps per model")
     b.add_argument("--reps", type=int, default=30, help="train: timed inference repetitions per model")
     b.set_defaults(func=_cmd_bench)
+
+    nbs = sub.add_parser("notebooks", help="the executed notebooks committed for readers: publish a run, check it")
+    nsub = nbs.add_subparsers(dest="notebooks_command", required=True)
+    npub = nsub.add_parser("publish", help="copy executed/<profile>/ into notebooks/ (one clean commit, results/ "
+                           "from the same run, machine paths replaced)")
+    nchk = nsub.add_parser("check", help="do the committed notebooks' outputs come from the run in results/<profile>/?")
+    nchk.add_argument("--json", action="store_true")
+    for q in (npub, nchk):
+        q.add_argument("--profile", choices=PROFILE_NAMES, default="quick")
+    nbs.set_defaults(func=_cmd_notebooks)
 
     ins = sub.add_parser("inspect", help="the trimap / Soft Mask inspector as a web page on localhost (Voila)")
     ins.add_argument("nodule_id", nargs="?", help="nodule to open on, e.g. LIDC-IDRI-0001/s0012/n01 (default: the first)")

@@ -120,6 +120,17 @@ def _train_first(profile: str, source: str, books: list[Path], echo=print, **exe
     return {k: v for k, v in out.items() if k not in ("results", "failures")} | {"notebooks": wanted}
 
 
+def stamp_notebook(path: Path, stamp: dict) -> None:
+    """Write the run's stamp into an executed notebook's metadata (`notebook_outputs.RUN_KEY`)."""
+    from .notebook_outputs import RUN_KEY
+
+    if not path.exists():
+        return
+    nb = json.loads(path.read_text())
+    nb.setdefault("metadata", {})[RUN_KEY] = stamp
+    atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
 def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None = None, out_dir: Path | None = None,
               kernel_name: str = "python3", source: str = "auto", fetch_missing: bool = False,
               only: list[str] | None = None, executor: str | None = "local", scheduler: str | None = None,
@@ -132,6 +143,9 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+
+    from .env import git_commit
+    from .notebook_outputs import run_stamp
 
     if profile not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
@@ -158,6 +172,7 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
             except PapermillExecutionError as exc:
                 status, error = "failed", f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
                 failed = True
+            stamp_notebook(out_dir / nb.name, run_stamp(profile, chosen))
         run = NotebookRun(nb.name, status, time.perf_counter() - t0, round(mem.peak_mb, 1), error, chosen)
         runs.append(run)
         print(f"{run.status} in {run.wall_seconds:.1f} s" + (f" ({run.error})" if run.error else ""), flush=True)
@@ -169,7 +184,7 @@ def reproduce(profile: str, start: str | None = None, notebook_dir: Path | None 
         entries = {e["notebook"]: e for e in json.loads(report_path.read_text()).get("notebooks", [])}
     entries.update({r.notebook: asdict(r) for r in runs})
     merged = [entries[k] for k in sorted(entries)]
-    report = {"profile": profile, "image_sources": sorted({e.get("image_source") or "not recorded" for e in merged}),
+    report = {"profile": profile, **git_commit(), "image_sources": sorted({e.get("image_source") or "not recorded" for e in merged}),
               "notebooks": merged, "total_seconds": round(sum(e["wall_seconds"] for e in merged), 1),
               "planned_training": training,
               "peak_memory_note": "peak_memory_mb: peak RSS of the notebook's kernel and its children, sampled every 0.2 s"}
