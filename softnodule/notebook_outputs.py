@@ -126,8 +126,9 @@ def _one_commit(profile: str, results: Path | None) -> str:
 
 
 def publish(profile: str = "quick", *, executed_dir: Path | None = None, notebook_dir: Path | None = None,
-            results: Path | None = None) -> list[Path]:
-    """Copy the executed notebooks of one run into ``notebook_dir``, scrubbed, after checking they are one run.
+            results: Path | None = None, readme: Path | None = REPO_ROOT / "README.md") -> list[Path]:
+    """Copy the executed notebooks of one run into ``notebook_dir``, scrubbed, after checking they are one run,
+    and rewrite ``readme``'s claims table from the same ``results`` (None: leave the README alone).
 
     Raises `NotebookOutputError` naming every notebook that is missing, failed, unstamped, from another
     commit or dirty code, or left with a machine path; nothing is written then.
@@ -166,6 +167,10 @@ def publish(profile: str = "quick", *, executed_dir: Path | None = None, noteboo
         raise NotebookOutputError("cannot publish the executed notebooks:\n  " + "\n  ".join(problems))
     for book, nb in ready:
         atomic_write_text(book, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    if readme is not None:
+        from .experiments.engine.readme import update_readme
+
+        update_readme(profile, readme, results)
     return [book for book, _ in ready]
 
 

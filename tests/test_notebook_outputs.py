@@ -42,7 +42,7 @@ def run(tmp_path):
 
 def _publish(run):
     books, executed, results = run
-    return outputs.publish("quick", executed_dir=executed, notebook_dir=books, results=results)
+    return outputs.publish("quick", executed_dir=executed, notebook_dir=books, results=results, readme=None)
 
 
 def test_publish_copies_one_runs_outputs_without_machine_paths(run):

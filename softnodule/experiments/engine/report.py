@@ -394,28 +394,44 @@ def build_report(profile: str, folder: Path | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def claims_section(folder: Path) -> list[str]:
-    """The report's opening: every claim of every table in this folder, the paper's effect, ours with its
-    95 % CI, and the verdict (from the ``*_claims.csv`` files the notebooks write)."""
+def claim_where(row: dict[str, str]) -> str:
+    """Where a claim was tested: the paper's table, plus our test set when a table has several (LGAN)."""
+    dataset = str(row.get("dataset") or "").strip().splitlines()
+    return f"{row['source']}, {dataset[0].strip()}" if dataset else row["source"]
+
+
+def claim_display_rows(folder: Path) -> tuple[Rows, dict[str, int]]:
+    """Every claim of every ``*_claims.csv`` in ``folder`` as display rows, and the count per verdict."""
     rows: Rows = []
     for path in sorted(folder.glob("*_claims.csv")):
         rows += read_table(path)
-    if not rows:
-        return ["## Claims", "", "No claims table in this folder yet (the table notebooks write `*_claims.csv`)."]
     counts = {v: sum(r["verdict"] == v for r in rows) for v in ("supported", "contradicted", "inconclusive")}
     shown = []
     for r in rows:
         diff, lo, hi = (_num(r.get(k)) for k in ("diff", "ci_low", "ci_high"))
         pd = _num(r.get("paper_diff"))
-        shown.append({"claim": r["claim"], "where": r["source"], "paper (A − B)": "" if pd is None else f"{pd:+.2f}",
+        shown.append({"claim": r["claim"], "where": claim_where(r), "paper (A − B)": "" if pd is None else f"{pd:+.2f}",
                       "ours (A − B) [95 % CI]": f"{diff:+.2f} [{lo:+.2f}, {hi:+.2f}]",
                       "seeds A/B": f"{r['n_seeds_a']}/{r['n_seeds_b']}", "n": r["n"], "verdict": r["verdict"],
                       "image source": r.get("image_source", ""), "note": r.get("note", "")})
+    return shown, counts
+
+
+#: How a verdict is decided, in one sentence (REPORT.md and the README say it the same way).
+VERDICT_RULE = ("A claim is *supported* when the 95 % CI of the paired difference (same test images, bootstrap "
+                "over images, pooled over seeds) lies on the paper's side of 0, *contradicted* when it lies on the "
+                "other side, *inconclusive* otherwise.")
+
+
+def claims_section(folder: Path) -> list[str]:
+    """The report's opening: every claim of every table in this folder, the paper's effect, ours with its
+    95 % CI, and the verdict (from the ``*_claims.csv`` files the notebooks write)."""
+    shown, counts = claim_display_rows(folder)
+    if not shown:
+        return ["## Claims", "", "No claims table in this folder yet (the table notebooks write `*_claims.csv`)."]
     return ["## Claims: the paper's effect, ours with a 95 % CI, and the verdict", "",
-            f"{len(rows)} claims: {counts['supported']} supported, {counts['contradicted']} contradicted, "
-            f"{counts['inconclusive']} inconclusive. A claim is *supported* when the 95 % CI of the paired "
-            "difference (same test images, bootstrap over images, pooled over seeds) lies on the paper's side of 0, "
-            "*contradicted* when it lies on the other side, *inconclusive* otherwise. Notes name degenerate or "
+            f"{len(shown)} claims: {counts['supported']} supported, {counts['contradicted']} contradicted, "
+            f"{counts['inconclusive']} inconclusive. {VERDICT_RULE} Notes name degenerate or "
             "still-improving runs.", "", markdown_table(shown)]
 
 
@@ -436,3 +452,49 @@ def write_report(profile: str, folder: Path | None = None) -> tuple[Path, str]:
     folder = folder or results_dir(profile)
     text = build_report(profile, folder)
     return atomic_write_text(folder / "REPORT.md", text), text
+
+
+#: Marker colour per verdict in `claims_figure`.
+VERDICT_COLORS = {"supported": "tab:green", "contradicted": "tab:red", "inconclusive": "tab:gray"}
+
+
+def claims_figure(folder: Path):
+    """Every claim's paired difference with its 95 % CI (colour = verdict) and the paper's effect (black x).
+
+    Returns None when the folder has no claims table yet.
+    """
+    import matplotlib.pyplot as plt
+
+    rows: Rows = []
+    for path in sorted(folder.glob("*_claims.csv")):
+        rows += read_table(path)
+    if not rows:
+        return None
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(11, 0.3 * len(rows) + 1.4))
+    values = [abs(v) for r in rows for v in (_num(r.get("paper_diff")), _num(r.get("ci_low")), _num(r.get("ci_high")))
+              if v is not None]
+    # a degenerate run's CI can span 100 points: clip the axis near the bulk of the intervals and the paper's
+    # effects, and mark a clipped end with an arrow head
+    limit = max(5.0, 1.2 * float(np.percentile(values, 90))) if values else 5.0
+    for y, r in enumerate(reversed(rows)):
+        diff, lo, hi, paper = (_num(r.get(k)) for k in ("diff", "ci_low", "ci_high", "paper_diff"))
+        color = VERDICT_COLORS.get(r["verdict"], "tab:gray")
+        c_diff, c_lo, c_hi = (min(max(v, -limit), limit) for v in (diff, lo, hi))
+        ax.plot([c_lo, c_hi], [y, y], color=color, lw=1.5)
+        ax.plot(c_diff, y, "o", color=color, ms=4)
+        for end, clipped in ((c_lo, lo < -limit), (c_hi, hi > limit)):
+            if clipped:
+                ax.plot(end, y, "<" if end < 0 else ">", color=color, ms=5)
+        if paper is not None:
+            ax.plot(min(max(paper, -limit), limit), y, "x", color="black", ms=5)
+    ax.set_xlim(-limit * 1.05, limit * 1.05)
+    ax.axvline(0, color="black", lw=0.8)
+    labels = [f"{r['claim'][:70]}{'…' if len(r['claim']) > 70 else ''} · {claim_where(r)[:45]}" for r in reversed(rows)]
+    ax.set_yticks(range(len(rows)), labels, fontsize=7)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("A − B, points: ours with 95 % CI (green supported, red contradicted, grey inconclusive);\n"
+                  "x: the paper's effect", fontsize=8)
+    fig.tight_layout()
+    return fig
