@@ -64,7 +64,7 @@ def scrub_text(text: str, replacements: list[tuple[str, str]] | None = None) -> 
     """``text`` with this machine's repository, cache, data and home paths replaced by placeholders."""
     for path, placeholder in replacements if replacements is not None else _replacements():
         # whole path components only: /root must not turn /rootfs into ~fs
-        text = re.sub(re.escape(path) + r"(?=[/\\\s'\",:)\]]|$)", lambda _: placeholder, text)
+        text = re.sub(re.escape(path) + r"(?=[/\\\s'\",:)\]]|$)", lambda _, p=placeholder: p, text)
     return text
 
 
@@ -80,7 +80,7 @@ def _text_fields(output: dict[str, Any]):
     if "traceback" in output:
         for i in range(len(output["traceback"])):
             yield output["traceback"], i
-    for mime, value in output.get("data", {}).items():
+    for mime in output.get("data", {}):
         if mime.startswith("text/") or mime.endswith("+json") or mime == "application/json":
             yield output["data"], mime
 

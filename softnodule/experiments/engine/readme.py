@@ -62,7 +62,7 @@ def claims_block(profile: str = "quick", folder: Path | None = None) -> str:
 
 def readme_block(text: str) -> str | None:
     """The claims block inside a README's text (None when the markers are missing)."""
-    m = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), text, flags=re.S)
+    m = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), text, flags=re.DOTALL)
     return m.group(1) if m else None
 
 
@@ -73,7 +73,7 @@ def update_readme(profile: str = "quick", readme: Path | None = None, folder: Pa
     if readme_block(text) is None:
         raise ValueError(f"{readme.name} has no claims block: add the lines {BEGIN!r} and {END!r}")
     new = re.sub(re.escape(BEGIN) + r"\n.*?\n" + re.escape(END),
-                 lambda _: f"{BEGIN}\n{claims_block(profile, folder)}\n{END}", text, flags=re.S)
+                 lambda _: f"{BEGIN}\n{claims_block(profile, folder)}\n{END}", text, flags=re.DOTALL)
     if new != text:
         atomic_write_text(readme, new)
     return new != text
