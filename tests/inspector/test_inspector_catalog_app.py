@@ -67,3 +67,14 @@ def test_show_matte_outlines_each_reader_when_asked(phantom_catalog):
 def test_the_inspect_command_rejects_an_unknown_nodule_before_serving(nodule_index, capsys):
     assert main(["inspect", "LIDC-IDRI-0001/n99", "--source", "phantom"]) == 2
     assert "is not in image source 'phantom'" in capsys.readouterr().err
+
+
+def test_a_dicom_catalog_lists_only_nodules_whose_key_slice_is_on_disk(lidc_slabs, nodule_index):
+    from softnodule.inspector import open_catalog
+    from softnodule.inspector.app import case_caption
+
+    catalog = open_catalog("lidc-dicom")
+    assert catalog.ids and all(i.startswith(("LIDC-IDRI-0001/", "LIDC-IDRI-0002/")) for i in catalog.ids)
+    case = catalog.case(catalog.ids[0])
+    assert case.source == "lidc-dicom" and case.true_alpha is None
+    assert "(real CT)" in case_caption(case) and f"{len(case.readers)} readers" in case_caption(case)
