@@ -26,7 +26,7 @@ from .config import REPO_ROOT, cache_dir, results_dir
 from .io import atomic_write_text
 
 __all__ = ["RUN_KEY", "NotebookOutputError", "OutputsCheck", "check", "machine_paths", "publish", "results_commits",
-           "run_stamp", "scrub_text"]
+           "run_stamp", "scrub_text", "stamp_problem"]
 
 #: The notebook metadata key the runner stamps: profile, image source, commit, dirty, executed_at.
 RUN_KEY = "softnodule"
@@ -125,6 +125,18 @@ def _one_commit(profile: str, results: Path | None) -> str:
     return distinct[0]
 
 
+def stamp_problem(stamp: dict[str, Any] | None, profile: str, commit: str | None) -> str | None:
+    """Why a notebook's run stamp is not the run of ``results/<profile>/`` at ``commit`` (None when it is)."""
+    if not stamp:
+        return f"not stamped by `softnodule reproduce` (metadata.{RUN_KEY} missing)"
+    if stamp.get("profile") != profile:
+        return f"executed with profile {stamp.get('profile')!r}, not {profile!r}"
+    if stamp.get("commit") != commit or stamp.get("dirty"):
+        return (f"executed at {str(stamp.get('commit'))[:10]}{' with uncommitted changes' if stamp.get('dirty') else ''}"
+                f"; results/{profile}/ is from {str(commit)[:10]}")
+    return None
+
+
 def publish(profile: str = "quick", *, executed_dir: Path | None = None, notebook_dir: Path | None = None,
             results: Path | None = None, readme: Path | None = REPO_ROOT / "README.md") -> list[Path]:
     """Copy the executed notebooks of one run into ``notebook_dir``, scrubbed, after checking they are one run,
@@ -144,18 +156,11 @@ def publish(profile: str = "quick", *, executed_dir: Path | None = None, noteboo
             problems.append(f"{book.name}: not executed (no {run.name} in {executed_dir.name}/)")
             continue
         nb = json.loads(run.read_text())
-        stamp = nb.get("metadata", {}).get(RUN_KEY)
         pm = nb.get("metadata", {}).get("papermill", {})
-        if pm.get("exception"):
-            problems.append(f"{book.name}: its execution failed")
-        elif not stamp:
-            problems.append(f"{book.name}: not stamped by `softnodule reproduce` (metadata.{RUN_KEY} missing)")
-        elif stamp.get("profile") != profile:
-            problems.append(f"{book.name}: executed with profile {stamp.get('profile')!r}, not {profile!r}")
-        elif stamp.get("commit") != commit or stamp.get("dirty"):
-            problems.append(f"{book.name}: executed at {str(stamp.get('commit'))[:10]}"
-                            f"{' with uncommitted changes' if stamp.get('dirty') else ''}; results/{profile}/ is "
-                            f"from {commit[:10]}")
+        why = "its execution failed" if pm.get("exception") else stamp_problem(nb["metadata"].get(RUN_KEY), profile,
+                                                                               commit)
+        if why:
+            problems.append(f"{book.name}: {why}")
         else:
             left = [p for c in nb["cells"] for o in c.get("outputs", []) for p in _scrub_output(o, replacements)]
             if left:
@@ -209,11 +214,9 @@ def check(profile: str = "quick", *, notebook_dir: Path | None = None, results: 
         out.problems.append(str(err))
     for name in out.executed:
         nb = books[name]
-        stamp = nb.get("metadata", {}).get(RUN_KEY) or {}
-        if stamp.get("profile") != profile or stamp.get("commit") != out.results_commit or stamp.get("dirty"):
-            out.problems.append(f"{name}: outputs from {stamp.get('profile')!r} at {str(stamp.get('commit'))[:10]}"
-                                f"{' (uncommitted changes)' if stamp.get('dirty') else ''}; results/{profile}/ is "
-                                f"from {str(out.results_commit)[:10]}")
+        why = stamp_problem(nb.get("metadata", {}).get(RUN_KEY), profile, out.results_commit)
+        if why:
+            out.problems.append(f"{name}: outputs {why}")
         left = sorted({p for c in nb["cells"] for o in c.get("outputs", []) for _, p in _paths_in(o)})
         if left:
             out.problems.append(f"{name}: machine paths in its outputs: {', '.join(left[:3])}")

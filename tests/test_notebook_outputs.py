@@ -91,7 +91,7 @@ def test_check_fails_when_results_move_to_another_run(run):
         p.write_text(json.dumps({"commit": "new"}))
     found = outputs.check("quick", notebook_dir=books, results=results)
     assert not found.ok
-    assert found.problems == [f"{n}: outputs from 'quick' at abc; results/quick/ is from new"
+    assert found.problems == [f"{n}: outputs executed at abc; results/quick/ is from new"
                               for n in ("00_env.ipynb", "01_table.ipynb")]
 
 
