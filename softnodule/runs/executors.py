@@ -6,6 +6,7 @@ resumable functions and writes only into the content-addressed cache (atomically
 * ``local``: in this process, in plan order (the SR teacher first).
 * ``dask``: a `distributed.LocalCluster` (``workers`` processes, one thread each) or a running scheduler
   (``scheduler="tcp://host:8786"``, e.g. one started by dask-jobqueue on SLURM; see docs/cluster.md).
+  The jobs that read the SR teacher depend on its job; the others start at once.
   Workers with a ``GPU`` resource get one job per GPU (``resources={"GPU": 1}``). A killed worker's job is
   retried on another worker (``retries``) and resumes from its last finished epoch; the run lock makes sure
   two workers, or two commands, never train one key at once.
@@ -28,7 +29,7 @@ from typing import Any
 
 from ..config import cache_dir
 from ..train.checkpoints import read_progress
-from .jobs import Job, run_job
+from .jobs import Job, needs_teacher, run_job
 
 EXECUTORS: tuple[str, ...] = ("local", "dask")
 Printer = Callable[[str], None]
@@ -160,54 +161,96 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, *, ech
             cluster.close()
 
 
-def _worker_job(row: dict[str, Any], threads: int | None, env: dict[str, str]) -> dict[str, Any]:
+def _worker_job(row: dict[str, Any], threads: int | None, env: dict[str, str], *after: Any) -> dict[str, Any]:
+    """Runs on a worker. ``after``: the futures of jobs this one reads (Dask passes their results; unused)."""
     os.environ.update(env)  # the client's cache and data paths
     return run_job(row, threads=threads)
 
 
+#: ``replan()`` -> (the plan's runnable jobs, whether some are still blocked)
+Replan = Callable[[], tuple[list[Job], bool]]
+
+
+class _Submitter:
+    """Puts jobs on a Dask client once each (by key): the SR teacher first, the jobs that read it after it.
+
+    A job that reads the teacher (`jobs.needs_teacher`) gets the teacher job's future as an argument, so
+    Dask starts it only once the teacher is trained, while every other job starts at once on a free
+    worker: no barrier, no worker idling on the teacher's lock.
+    """
+
+    def __init__(self, client, threads: int | None, env: dict[str, str], retries: int, echo: Printer):
+        gpu = any("GPU" in (w.get("resources") or {}) for w in client.scheduler_info()["workers"].values())
+        self.client, self.threads, self.env, self.retries, self.echo = client, threads, env, retries, echo
+        self.resources = {"GPU": 1} if gpu else None
+        self.futures: dict[Any, Job] = {}
+        self.teacher = None
+
+    def submit(self, jobs: Sequence[Job]) -> list[Any]:
+        """Submit the jobs not submitted before; their new futures."""
+        seen = {j.key for j in self.futures.values()}
+        new = []
+        for j in _ordered(jobs):
+            if j.key in seen:
+                continue
+            after = (self.teacher,) if self.teacher is not None and needs_teacher(j) else ()
+            fut = self.client.submit(_worker_job, j.row(), self.threads, self.env, *after, key=f"train-{j.key}",
+                                     retries=self.retries, resources=self.resources, pure=False)
+            if j.kind == "sr_teacher":
+                self.teacher = fut
+            self.futures[fut] = j
+            seen.add(j.key)
+            new.append(fut)
+            self.echo(f"queued {j.label} ({j.key})" + (" after the SR teacher" if after else ""))
+        return new
+
+
 def run_dask(jobs: Sequence[Job], *, client, threads: int | None = 1, retries: int = 2, poll: float = 5.0,
-             echo: Printer = print, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """Train ``jobs`` on the client's workers (the SR teacher first); one line per job event and epoch."""
+             echo: Printer = print, env: dict[str, str] | None = None, replan: Replan | None = None
+             ) -> list[dict[str, Any]]:
+    """Train ``jobs`` on the client's workers; one line per job event and epoch.
+
+    The SR teacher goes first and only the jobs that read it wait for it (`_Submitter`). With ``replan``
+    (the plan again, e.g. `train_plan`'s), every finished job re-plans while some jobs are blocked and
+    submits those it unblocked (a best baseline's extra seeds, CasGAN's next stage) at once, instead of
+    after the slowest job of a round: on a cluster a round's tail would idle every other worker.
+    """
     from distributed import as_completed
 
     env = env if env is not None else {k: v for k, v in os.environ.items() if k.startswith("SOFTNODULE_")}
-    gpu = any("GPU" in (w.get("resources") or {}) for w in client.scheduler_info()["workers"].values())
-    res = {"GPU": 1} if gpu else None
-    ordered = _ordered(jobs)
-    first = [j for j in ordered if j.kind == "sr_teacher"]
+    sub = _Submitter(client, threads, env, retries, echo)
+    pending = as_completed(sub.submit(jobs))
+    blocked = replan is not None
     out: list[dict[str, Any]] = []
-    for batch in (first, [j for j in ordered if j.kind != "sr_teacher"]):
-        if not batch:
-            continue
-        futures = {client.submit(_worker_job, j.row(), threads, env, key=f"train-{j.key}", retries=retries,
-                                 resources=res, pure=False): j for j in batch}
-        for j in batch:
-            echo(f"queued {j.label} ({j.key})")
-        seen: dict[str, int] = {}
-        pending = as_completed(list(futures))
-        root = cache_dir()
-        while True:
-            done_any = False
-            for fut in pending.next_batch(block=False) if pending.has_ready() else []:
-                done_any = True
-                out.append(_settle(futures[fut], fut.result, echo))
-            if pending.is_empty():
-                break
-            for fut, job in futures.items():  # epoch lines from the shared cache's progress files
-                if fut.done():
-                    continue
-                p = read_progress(root / job.folder)
-                if p and seen.get(job.key) != p["epoch"]:
-                    seen[job.key] = p["epoch"]
-                    echo(f"epoch {p['epoch']}/{p['max_epochs']} {job.label}: val {p['val_score']:.4f}")
-            if not done_any:
-                time.sleep(poll)
+    seen: dict[str, int] = {}
+    root = cache_dir()
+    while not pending.is_empty():
+        finished = pending.next_batch(block=False) if pending.has_ready() else []
+        for fut in finished:
+            out.append(_settle(sub.futures[fut], fut.result, echo))
+        if finished and blocked:
+            runnable, blocked = replan()
+            for fut in sub.submit(runnable):
+                pending.add(fut)
+        for fut, job in sub.futures.items():  # epoch lines from the shared cache's progress files
+            if fut.done():
+                continue
+            p = read_progress(root / job.folder)
+            if p and seen.get(job.key) != p["epoch"]:
+                seen[job.key] = p["epoch"]
+                echo(f"epoch {p['epoch']}/{p['max_epochs']} {job.label}: val {p['val_score']:.4f}")
+        if not finished:
+            time.sleep(poll)
     return out
 
 
 def execute(jobs: Sequence[Job], *, executor: str = "local", scheduler: str | None = None,
-            workers: int | None = None, threads: int | None = None, echo: Printer = print) -> dict[str, Any]:
-    """Run ``jobs`` (already `select`-ed) on ``executor``; counts and wall time for ``--json``."""
+            workers: int | None = None, threads: int | None = None, echo: Printer = print,
+            replan: Replan | None = None) -> dict[str, Any]:
+    """Run ``jobs`` (already `select`-ed) on ``executor``; counts and wall time for ``--json``.
+
+    ``replan`` (Dask only): submit the jobs that finished runs unblock as they become runnable (`run_dask`).
+    """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     t0 = time.perf_counter()
@@ -218,11 +261,19 @@ def execute(jobs: Sequence[Job], *, executor: str = "local", scheduler: str | No
         where = "local"
     else:
         with dask_client(scheduler, workers, echo=echo) as client:
-            results = run_dask(jobs, client=client, threads=threads or 1, echo=echo)
+            results = run_dask(jobs, client=client, threads=threads or 1, echo=echo, replan=replan)
             where = f"dask ({len(client.scheduler_info()['workers'])} workers)"
     failed = [r for r in results if r["status"] == "failed"]
     return {"executor": where, "trained": len(results) - len(failed), "failed": len(failed),
             "failures": failed, "wall_seconds": round(time.perf_counter() - t0, 1), "results": results}
+
+
+def _plan_line(jobs: Sequence[Job], todo: Sequence[Job]) -> str:
+    running = sum(j.status == "running" for j in jobs)
+    blocked = sum(j.status == "blocked" for j in jobs)
+    return (f"plan: {len(jobs)} jobs, {sum(j.status == 'done' for j in jobs)} cached, {len(todo)} to train"
+            + (f", {running} being trained by another process" if running else "")
+            + (f", {blocked} blocked" if blocked else ""))
 
 
 def train_plan(profile, source: str | None = "auto", *, notebooks: Sequence[str] | None = None,
@@ -232,12 +283,17 @@ def train_plan(profile, source: str | None = "auto", *, notebooks: Sequence[str]
     """Plan ``profile``'s trainings, run the missing ones, and plan again while blocked jobs become runnable.
 
     Jobs behind a decision on validation wait for the runs it reads (Table I/II's best baseline, LGAN's
-    Lipschitz control, CasGAN's depth rule, lr sweeps and priors): the next round trains them. Stops when a
-    round trains nothing, or after ``max_rounds`` (CasGAN needs five). Returns `execute`'s counts summed over the rounds, ``rounds``, ``cached``
+    Lipschitz control, CasGAN's depth rule, lr sweeps and priors). ``local``: in rounds, each a plan and
+    its runnable jobs, until a round trains nothing or after ``max_rounds`` (CasGAN needs five). ``dask``:
+    one cluster for the whole plan; each finished job re-plans and the jobs it unblocked start at once
+    (``rounds`` then counts the waves of new jobs). Returns `execute`'s counts, ``rounds``, ``cached``
     (jobs already done at the start) and ``skipped_running`` and ``blocked`` from the last plan.
     """
     from .plan import plan
 
+    if executor == "dask":
+        return _train_plan_dask(profile, source, notebooks=notebooks, only=only, scheduler=scheduler,
+                                workers=workers, threads=threads, echo=echo)
     total: dict[str, Any] = {"executor": executor, "trained": 0, "failed": 0, "failures": [], "wall_seconds": 0.0,
                              "results": [], "rounds": 0}
     jobs: list[Job] = []
@@ -246,11 +302,7 @@ def train_plan(profile, source: str | None = "auto", *, notebooks: Sequence[str]
         jobs = plan(profile, source, notebooks=notebooks)
         cached = sum(j.status == "done" for j in jobs) if cached is None else cached
         todo = select(jobs, only)
-        running = [j for j in jobs if j.status == "running"]
-        echo(f"plan: {len(jobs)} jobs, {sum(j.status == 'done' for j in jobs)} cached, {len(todo)} to train"
-             + (f", {len(running)} being trained by another process" if running else "")
-             + (f", {sum(j.status == 'blocked' for j in jobs)} blocked" if any(j.status == "blocked" for j in jobs)
-                else ""))
+        echo(_plan_line(jobs, todo))
         if not todo:
             break
         out = execute(todo, executor=executor, scheduler=scheduler, workers=workers, threads=threads, echo=echo)
@@ -266,3 +318,34 @@ def train_plan(profile, source: str | None = "auto", *, notebooks: Sequence[str]
     return total | {"cached": cached or 0,
                     "skipped_running": sum(j.status == "running" for j in jobs),
                     "blocked": sum(j.status == "blocked" for j in jobs)}
+
+
+def _train_plan_dask(profile, source, *, notebooks, only, scheduler, workers, threads, echo) -> dict[str, Any]:
+    """`train_plan` on Dask: one cluster, unblocked jobs submitted as soon as the runs they read finish."""
+    from .plan import plan
+
+    jobs = plan(profile, source, notebooks=notebooks)
+    cached = sum(j.status == "done" for j in jobs)
+    todo = select(jobs, only)
+    echo(_plan_line(jobs, todo))
+    offered = {j.key for j in todo}
+    waves = 1 if todo else 0
+
+    def replan() -> tuple[list[Job], bool]:
+        nonlocal waves
+        fresh = plan(profile, source, notebooks=notebooks)
+        runnable = select(fresh, only)
+        if {j.key for j in runnable} - offered:
+            waves += 1
+            offered.update(j.key for j in runnable)
+            echo(_plan_line(fresh, runnable))
+        return runnable, any(j.status == "blocked" for j in fresh)
+
+    blocked = any(j.status == "blocked" for j in jobs)
+    out = execute(todo, executor="dask", scheduler=scheduler, workers=workers, threads=threads, echo=echo,
+                  replan=replan if blocked else None)
+    if out["trained"] or out["failed"]:
+        jobs = plan(profile, source, notebooks=notebooks)
+    return out | {"rounds": waves, "cached": cached,
+                  "skipped_running": sum(j.status == "running" for j in jobs),
+                  "blocked": sum(j.status == "blocked" for j in jobs)}

@@ -199,6 +199,24 @@ def segmenter_inputs(coords: dict[str, Any], teacher=None, *, identity_only: boo
     return cfg, data, (teacher if teacher is not None else teacher_of(coords)) if needs_sr else None
 
 
+def needs_teacher(job: Job) -> bool:
+    """Whether ``job`` reads the profile's SR teacher: an SR model, or a cascade whose prior is one.
+
+    Executors start such a job only after the teacher's own job, so a worker never waits on its lock."""
+    if job.kind != "segmenter":
+        return False
+    from ..experiments.engine.table_runs import VARIANTS
+    from ..models.registry import model_spec
+
+    coords = job.coords
+    while True:
+        if model_spec(VARIANTS[coords["variant"]].model).needs_sr:
+            return True
+        if "prior" not in coords:
+            return False
+        coords = coords["prior"]
+
+
 def lgan_inputs(coords: dict[str, Any]):
     """``(LGANConfig, dataset)`` of an LGAN job, as notebook 14 builds them (the phantom lung slices).
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,69 @@ def test_casgan_plan_follows_notebook_12s_decisions_so_the_notebook_trains_nothi
     assert {p.parent.name for p in (run_cache / "segmenters").glob("*/result.json")} == finished  # nothing new
     keys = {r.key for t in (t1, t3) for rs in t.runs.values() for r in rs} | {p.key for p in t3.priors}
     assert keys <= {j.key for j in jobs}
+
+
+def _fresh_cache(run_cache: Path, tmp_path: Path) -> Path:
+    """An empty run cache beside ``run_cache``, with its built index and datasets (no rebuild)."""
+    import shutil
+
+    fresh = tmp_path / "cache"
+    for folder in ("nodule_index", "datasets"):
+        if (run_cache / folder).exists():
+            shutil.copytree(run_cache / folder, fresh / folder)
+    return fresh
+
+
+def _weights(root: Path, jobs) -> dict[str, str]:
+    import hashlib
+
+    return {j.key: hashlib.sha256((root / j.folder / "weights.pt").read_bytes()).hexdigest()
+            for j in jobs if j.kind == "segmenter"}
+
+
+def test_dask_plan_starts_unblocked_jobs_on_the_same_cluster_with_the_local_weights(run_cache, tmp_path, monkeypatch):
+    from softnodule.runs.executors import train_plan
+
+    smoke = PROFILES["smoke"]
+    local = train_plan(smoke, "phantom", notebooks=["11"], threads=1, echo=lambda line: None)  # cached if trained
+    assert local["failed"] == 0 and local["blocked"] == 0
+    reference = _weights(run_cache, plan(smoke, "phantom", notebooks=["11"]))
+    monkeypatch.setenv("SOFTNODULE_CACHE", str(_fresh_cache(run_cache, tmp_path)))
+    lines: list[str] = []
+    out = train_plan(smoke, "phantom", notebooks=["11"], executor="dask", workers=2, echo=lines.append)
+    assert out["failed"] == 0 and out["blocked"] == 0 and out["rounds"] == 2  # the best baseline's seed: wave 2
+    assert sum(line.startswith("dask: ") for line in lines) == 1  # one cluster for both waves
+    jobs = plan(smoke, "phantom", notebooks=["11"])
+    assert all(j.status == "done" for j in jobs) and out["trained"] == len(jobs)
+    extra = next(i for i, line in enumerate(lines) if line.startswith("queued") and "seed 1" in line
+                 and not line.startswith(("queued unet ", "queued dsnet ")))  # the best baseline's extra seed
+    assert any(line.startswith("done ") for line in lines[:extra])  # queued once a run it reads was done
+    assert any(line.startswith("queued dsnet on lidc") and line.endswith("after the SR teacher") for line in lines)
+    assert _weights(Path(os.environ["SOFTNODULE_CACHE"]), jobs) == reference  # same weights as the local rounds
+
+
+def test_only_jobs_that_read_the_sr_teacher_depend_on_its_task():
+    from distributed import Client, LocalCluster
+
+    from softnodule.runs.executors import _Submitter
+    from softnodule.runs.jobs import needs_teacher
+
+    jobs = [j for j in plan(PROFILES["smoke"], "phantom", notebooks=["11"]) if j.status != "blocked"]
+    teacher = next(j for j in jobs if j.kind == "sr_teacher")
+    assert {j.coords["variant"] for j in jobs if needs_teacher(j)} >= {"dsnet", "infnet_sr", "medt_sr"}
+    assert not any(needs_teacher(j) for j in jobs if j.coords.get("variant") in ("unet", "cfcnn", "medt"))
+    # a scheduler without workers: the tasks wait, their dependencies can be read, nothing trains
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster, Client(cluster) as client:
+        sub = _Submitter(client, 1, {}, 0, lambda line: None)
+        sub.submit(list(reversed(jobs)))  # the teacher is put first whatever the order
+
+        def dependencies(dask_scheduler):
+            return {k: sorted(d.key for d in ts.dependencies) for k, ts in dask_scheduler.tasks.items()}
+
+        deadline = time.monotonic() + 30  # submissions reach the scheduler asynchronously
+        while len(deps := client.run_on_scheduler(dependencies)) < len(jobs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for j in jobs:
+            want = [f"train-{teacher.key}"] if needs_teacher(j) else []
+            assert deps[f"train-{j.key}"] == want, j.label
+        client.cancel(list(sub.futures))
