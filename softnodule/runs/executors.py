@@ -171,6 +171,15 @@ def _worker_job(row: dict[str, Any], threads: int | None, env: dict[str, str], *
 Replan = Callable[[], tuple[list[Job], bool]]
 
 
+def _priority(job: Job) -> int:
+    """Dask priority of a job: the teacher first, then the longest estimated job first.
+
+    Longest-first (LPT) keeps short jobs for the end, so the last workers to finish finish close together
+    instead of one long run keeping the plan open while the others idle. Jobs without an estimate go last.
+    """
+    return 10**9 if job.kind == "sr_teacher" else int(job.est_seconds or 0)
+
+
 class _Submitter:
     """Puts jobs on a Dask client once each (by key): the SR teacher first, the jobs that read it after it.
 
@@ -195,7 +204,8 @@ class _Submitter:
                 continue
             after = (self.teacher,) if self.teacher is not None and needs_teacher(j) else ()
             fut = self.client.submit(_worker_job, j.row(), self.threads, self.env, *after, key=f"train-{j.key}",
-                                     retries=self.retries, resources=self.resources, pure=False)
+                                     retries=self.retries, resources=self.resources, pure=False,
+                                     priority=_priority(j))
             if j.kind == "sr_teacher":
                 self.teacher = fut
             self.futures[fut] = j

@@ -203,7 +203,7 @@ def _load_or_train_sr(cfg: SRConfig, train: SRImageSet, heldout: SRImageSet, key
                                              "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                                              "rng": rng_state(), "epoch": epoch, "history": history,
                                              "seconds": seconds})
-        write_progress(folder, epoch + 1, cfg.epochs, float(row.get("heldout_psnr", float("nan"))), seconds)
+        write_progress(folder, epoch + 1, cfg.epochs, float(row["heldout_psnr_sr"]), seconds)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
 

@@ -180,3 +180,30 @@ def test_only_jobs_that_read_the_sr_teacher_depend_on_its_task():
             want = [f"train-{teacher.key}"] if needs_teacher(j) else []
             assert deps[f"train-{j.key}"] == want, j.label
         client.cancel(list(sub.futures))
+
+
+def test_dask_runs_the_teacher_first_then_the_longest_estimated_job_first():
+    from dataclasses import replace
+
+    from distributed import Client, LocalCluster
+
+    from softnodule.runs.executors import _Submitter
+
+    jobs = [j for j in plan(PROFILES["smoke"], "phantom", notebooks=["11"]) if j.status != "blocked"]
+    teacher = next(j for j in jobs if j.kind == "sr_teacher")
+    short, long, unknown = (replace(j, est_seconds=e) for j, e in
+                            zip([j for j in jobs if j.coords.get("variant") in ("cfcnn", "unetpp", "medt")],
+                                (10.0, 900.0, None)))
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster, Client(cluster) as client:
+        sub = _Submitter(client, 1, {}, 0, lambda line: None)
+        sub.submit([unknown, short, long, teacher])
+
+        def priorities(dask_scheduler):
+            return {k: ts.priority for k, ts in dask_scheduler.tasks.items()}
+
+        deadline = time.monotonic() + 30  # submissions reach the scheduler asynchronously
+        while len(prio := client.run_on_scheduler(priorities)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        order = sorted(prio, key=prio.get)  # Dask runs the lowest priority tuple first
+        assert order == [f"train-{j.key}" for j in (teacher, long, short, unknown)]
+        client.cancel(list(sub.futures))

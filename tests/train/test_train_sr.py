@@ -8,7 +8,8 @@ import torch
 
 from softnodule.data.datasets.sr_pairs import SRImageSet
 from softnodule.train import SRConfig, evaluate_sr, train_sr
-from softnodule.train.sr import super_resolve
+from softnodule.train.checkpoints import read_progress
+from softnodule.train.sr import sr_run, super_resolve
 
 
 def _smooth_images(n: int, size: int = 16, seed: int = 0) -> SRImageSet:
@@ -34,6 +35,8 @@ def test_sr_learns_and_reports_against_bicubic(tmp_cache):
     m = evaluate_sr(teacher.generator, images, 2)
     assert m["psnr_bicubic"] > 20 and np.isfinite(m["psnr_sr"]) and -1 <= m["ssim_sr"] <= 1
     assert super_resolve(teacher.generator, images.hr[:3, :, ::2, ::2]).shape == (3, 1, 16, 16)
+    progress = read_progress(sr_run(CFG, images, _smooth_images(4, seed=1))[1])  # what the executors print
+    assert progress["epoch"] == 3 and progress["val_score"] == pytest.approx(hist[-1]["heldout_psnr_sr"])
 
 
 def test_sr_resume_equals_uninterrupted(tmp_cache, tmp_path, monkeypatch):
