@@ -22,7 +22,7 @@ import fnmatch
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -167,8 +167,40 @@ def _worker_job(row: dict[str, Any], threads: int | None, env: dict[str, str], *
     return run_job(row, threads=threads)
 
 
-#: ``replan()`` -> (the plan's runnable jobs, whether some are still blocked)
-Replan = Callable[[], tuple[list[Job], bool]]
+class Replan:
+    """The plan again, for `run_dask`: the runnable jobs, re-read only when a finished job unblocks some.
+
+    ``waits_for(keys)``: whether one of the finished ``keys`` is a run a blocked job waits for (its
+    ``after``), so a plan of 130 jobs is not recomputed after every one of them.
+    """
+
+    def __init__(self, plan_jobs: Callable[[], list[Job]], only: str | None, echo: Printer):
+        self.plan_jobs, self.only, self.echo = plan_jobs, only, echo
+        self.offered: set[str] = set()
+        self.waves = 0
+        self.waiting: set[str] | None = set()
+
+    def start(self, jobs: Sequence[Job]) -> list[Job]:
+        """The first plan's runnable jobs (and what its blocked jobs wait for)."""
+        return self._take(jobs)
+
+    def waits_for(self, keys: Collection[str]) -> bool:
+        return self.waiting is None or bool(self.waiting.intersection(keys))
+
+    def __call__(self) -> list[Job]:
+        return self._take(self.plan_jobs())
+
+    def _take(self, jobs: Sequence[Job]) -> list[Job]:
+        runnable = select(jobs, self.only)
+        blocked = [j for j in jobs if j.status == "blocked"]
+        # a blocked job without the keys it waits for: plan again after every finished job
+        self.waiting = None if any(not j.after for j in blocked) else {k for j in blocked for k in j.after}
+        if {j.key for j in runnable} - self.offered:
+            self.waves += 1
+            self.offered.update(j.key for j in runnable)
+            if self.waves > 1:
+                self.echo(_plan_line(jobs, runnable))
+        return runnable
 
 
 def _priority(job: Job) -> int:
@@ -221,16 +253,15 @@ def run_dask(jobs: Sequence[Job], *, client, threads: int | None = 1, retries: i
     """Train ``jobs`` on the client's workers; one line per job event and epoch.
 
     The SR teacher goes first and only the jobs that read it wait for it (`_Submitter`). With ``replan``
-    (the plan again, e.g. `train_plan`'s), every finished job re-plans while some jobs are blocked and
-    submits those it unblocked (a best baseline's extra seeds, CasGAN's next stage) at once, instead of
-    after the slowest job of a round: on a cluster a round's tail would idle every other worker.
+    (`Replan`), a finished job that a blocked job waits for re-plans and the jobs it unblocked (a best
+    baseline's extra seeds, CasGAN's next stage) are submitted at once, instead of after the slowest job
+    of a round: on a cluster a round's tail would idle every other worker.
     """
     from distributed import as_completed
 
     env = env if env is not None else {k: v for k, v in os.environ.items() if k.startswith("SOFTNODULE_")}
     sub = _Submitter(client, threads, env, retries, echo)
     pending = as_completed(sub.submit(jobs))
-    blocked = replan is not None
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     root = cache_dir()
@@ -238,9 +269,8 @@ def run_dask(jobs: Sequence[Job], *, client, threads: int | None = 1, retries: i
         finished = pending.next_batch(block=False) if pending.has_ready() else []
         for fut in finished:
             out.append(_settle(sub.futures[fut], fut.result, echo))
-        if finished and blocked:
-            runnable, blocked = replan()
-            for fut in sub.submit(runnable):
+        if finished and replan is not None and replan.waits_for([sub.futures[f].key for f in finished]):
+            for fut in sub.submit(replan()):
                 pending.add(fut)
         for fut, job in sub.futures.items():  # epoch lines from the shared cache's progress files
             if fut.done():
@@ -336,26 +366,14 @@ def _train_plan_dask(profile, source, *, notebooks, only, scheduler, workers, th
 
     jobs = plan(profile, source, notebooks=notebooks)
     cached = sum(j.status == "done" for j in jobs)
-    todo = select(jobs, only)
+    replan = Replan(lambda: plan(profile, source, notebooks=notebooks), only, echo)
+    todo = replan.start(jobs)
     echo(_plan_line(jobs, todo))
-    offered = {j.key for j in todo}
-    waves = 1 if todo else 0
-
-    def replan() -> tuple[list[Job], bool]:
-        nonlocal waves
-        fresh = plan(profile, source, notebooks=notebooks)
-        runnable = select(fresh, only)
-        if {j.key for j in runnable} - offered:
-            waves += 1
-            offered.update(j.key for j in runnable)
-            echo(_plan_line(fresh, runnable))
-        return runnable, any(j.status == "blocked" for j in fresh)
-
     blocked = any(j.status == "blocked" for j in jobs)
     out = execute(todo, executor="dask", scheduler=scheduler, workers=workers, threads=threads, echo=echo,
                   replan=replan if blocked else None)
     if out["trained"] or out["failed"]:
         jobs = plan(profile, source, notebooks=notebooks)
-    return out | {"rounds": waves, "cached": cached,
+    return out | {"rounds": replan.waves, "cached": cached,
                   "skipped_running": sum(j.status == "running" for j in jobs),
                   "blocked": sum(j.status == "blocked" for j in jobs)}
