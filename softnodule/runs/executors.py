@@ -208,6 +208,7 @@ def _priority(job: Job) -> int:
 
     Longest-first (LPT) keeps short jobs for the end, so the last workers to finish finish close together
     instead of one long run keeping the plan open while the others idle. Jobs without an estimate go last.
+    Jobs are also submitted in this order: an idle worker takes the first task that reaches the scheduler.
     """
     return 10**9 if job.kind == "sr_teacher" else int(job.est_seconds or 0)
 
@@ -231,7 +232,7 @@ class _Submitter:
         """Submit the jobs not submitted before; their new futures."""
         seen = {j.key for j in self.futures.values()}
         new = []
-        for j in _ordered(jobs):
+        for j in sorted(jobs, key=_priority, reverse=True):  # idle workers take the first arrivals
             if j.key in seen:
                 continue
             after = (self.teacher,) if self.teacher is not None and needs_teacher(j) else ()

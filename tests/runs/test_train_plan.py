@@ -195,8 +195,10 @@ def test_dask_runs_the_teacher_first_then_the_longest_estimated_job_first():
                             zip([j for j in jobs if j.coords.get("variant") in ("cfcnn", "unetpp", "medt")],
                                 (10.0, 900.0, None)))
     with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster, Client(cluster) as client:
-        sub = _Submitter(client, 1, {}, 0, lambda line: None)
+        lines: list[str] = []
+        sub = _Submitter(client, 1, {}, 0, lines.append)
         sub.submit([unknown, short, long, teacher])
+        assert [line.split(" (")[0] for line in lines] == [f"queued {j.label}" for j in (teacher, long, short, unknown)]
 
         def priorities(dask_scheduler):
             return {k: ts.priority for k, ts in dask_scheduler.tasks.items()}
