@@ -326,8 +326,8 @@ def train_plan(profile, source: str | None = "auto", *, notebooks: Sequence[str]
     Jobs behind a decision on validation wait for the runs it reads (Table I/II's best baseline, LGAN's
     Lipschitz control, CasGAN's depth rule, lr sweeps and priors). ``local``: in rounds, each a plan and
     its runnable jobs, until a round trains nothing or after ``max_rounds`` (CasGAN needs five). ``dask``:
-    one cluster for the whole plan; each finished job re-plans and the jobs it unblocked start at once
-    (``rounds`` then counts the waves of new jobs). Returns `execute`'s counts, ``rounds``, ``cached``
+    one cluster for the whole plan; a finished job that blocked jobs wait for re-plans, and the jobs it
+    unblocked start at once (``rounds`` then counts the waves of new jobs). Returns `execute`'s counts, ``rounds``, ``cached``
     (jobs already done at the start) and ``skipped_running`` and ``blocked`` from the last plan.
     """
     from .plan import plan
