@@ -35,6 +35,20 @@ def pytest_configure(config: pytest.Config) -> None:
             os.environ.setdefault(name, str(path))
 
 
+#: Seconds nbval waits for each of a kernel's output messages once a cell has replied. nbval hard-codes 5
+#: (computationalmodelling/nbval issues 136 and 231: too short on a busy CI machine); a clean-clone run on
+#: 2026-12-07 failed once so in notebook 12 (cell 9, a cell that trains), and passed on rerun. Each cell
+#: stays bounded by ``--nbval-cell-timeout`` (2000 s).
+NBVAL_OUTPUT_TIMEOUT_S = 60
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give nbval's cells `NBVAL_OUTPUT_TIMEOUT_S` to deliver their outputs (see above)."""
+    for item in items:
+        if hasattr(item, "output_timeout"):  # nbval's IPyNbCell
+            item.output_timeout = NBVAL_OUTPUT_TIMEOUT_S
+
+
 def _need(path: Path, what: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present ({what}); this test needs the team's sample data next to the repository")
