@@ -67,12 +67,7 @@ def test_lgan_jobs_wait_for_the_lipschitz_decision_and_match_notebook_14s_runs(r
 
 
 def test_plan_bench_gives_every_trainable_job_an_estimate_and_keeps_the_timings(run_cache, tmp_path, monkeypatch):
-    import shutil
-
-    fresh = tmp_path / "cache"  # no finished run and no timing yet; the built data is reused
-    for folder in ("nodule_index", "datasets"):
-        if (run_cache / folder).exists():
-            shutil.copytree(run_cache / folder, fresh / folder)
+    fresh = _fresh_cache(run_cache, tmp_path)  # no finished run and no timing yet; the built data is reused
     monkeypatch.setenv("SOFTNODULE_CACHE", str(fresh))
     smoke = PROFILES["smoke"]
     before = [j for j in plan(smoke, "phantom", notebooks=["07"]) if j.kind == "segmenter" and j.status == "todo"]
